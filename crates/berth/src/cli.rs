@@ -1,0 +1,73 @@
+//! The commands and their flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::server;
+
+/// berth: an ECS Fargate + ALB stack of AWS running on one machine.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run berth's AWS endpoint in the foreground until Ctrl-C or SIGTERM.
+    Up(UpArgs),
+    /// Print the shell exports that point terraform and the AWS CLI at berth.
+    Env(EnvArgs),
+}
+
+/// Where berth listens and keeps its state.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpArgs {
+    /// Address of the AWS API endpoint. Binding anything but loopback exposes an
+    /// unauthenticated AWS API to the network, so berth warns about it.
+    #[arg(long, default_value = server::DEFAULT_LISTEN, env = "BERTH_LISTEN")]
+    pub listen: SocketAddr,
+    /// Directory for berth's database, task logs and other state.
+    #[arg(long, default_value = ".berth", env = "BERTH_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Region for requests that do not name one.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    pub region: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// The data dir of a running berth whose endpoint to use.
+    #[arg(long, default_value = ".berth", env = "BERTH_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Use this endpoint instead of the one a running berth recorded.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Region to export.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    pub region: String,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Up(args) => {
+            server::up(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Env(args) => {
+            let endpoint = match args.endpoint {
+                Some(e) => e,
+                None => server::recorded_endpoint(&args.data_dir)
+                    .with_context(|| format!("reading {}", args.data_dir.display()))?
+                    .unwrap_or_else(|| format!("http://{}", server::DEFAULT_LISTEN)),
+            };
+            print!("{}", server::exports(&endpoint, &args.region));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

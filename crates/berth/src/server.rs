@@ -1,0 +1,139 @@
+//! `berth up`: binds the endpoint, opens the control plane and serves until told to stop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use cloud::Cloud;
+use cloud::edge::ServiceId;
+use serde_json::json;
+
+use crate::cli::UpArgs;
+
+/// LocalStack's edge port, so `tflocal` and `awslocal` work unchanged.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4566";
+
+/// File in the data dir holding the endpoint URL of the berth using it.
+const ENDPOINT_FILE: &str = "endpoint";
+
+/// The shell exports that point terraform and the AWS CLI at `endpoint`.
+pub fn exports(endpoint: &str, region: &str) -> String {
+    format!(
+        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\n"
+    )
+}
+
+/// The endpoint a running berth recorded in `data_dir`, if any.
+pub fn recorded_endpoint(data_dir: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(data_dir.join(ENDPOINT_FILE)) {
+        Ok(s) => Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
+        format!("cannot listen on {} (is another berth or LocalStack running?)", args.listen)
+    })?;
+    let addr: SocketAddr = listener.local_addr().context("reading the bound address")?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "berth is listening on a non-loopback address: anyone who can reach it can use its unauthenticated AWS API and start processes on this machine"
+        );
+    }
+    let endpoint = format!("http://{addr}");
+    let cloud = Cloud::open(cloud::Config {
+        default_region: args.region.clone(),
+        data_dir: args.data_dir.clone(),
+        endpoint: endpoint.clone(),
+    })
+    .with_context(|| format!("opening berth's state in {}", args.data_dir.display()))?;
+    let cloud = Arc::new(cloud);
+
+    let app = Router::new()
+        .route("/_berth/health", get(berth_health))
+        .route("/_localstack/health", get(localstack_health))
+        .with_state(Arc::clone(&cloud))
+        .merge(cloud::edge::router(Arc::clone(&cloud)));
+
+    let endpoint_file = args.data_dir.join(ENDPOINT_FILE);
+    std::fs::write(&endpoint_file, format!("{endpoint}\n"))
+        .with_context(|| format!("writing {}", endpoint_file.display()))?;
+
+    println!("berth {} ready: {endpoint}", env!("CARGO_PKG_VERSION"));
+    println!("data dir {}, region {}", args.data_dir.display(), args.region);
+    println!("point terraform and the AWS CLI at it with:");
+    print!("{}", exports(&endpoint, &args.region));
+
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    let _ = std::fs::remove_file(&endpoint_file);
+    served.context("serving the AWS endpoint")?;
+    tracing::info!("berth stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn berth_health(State(cloud): State<Arc<Cloud>>) -> Json<serde_json::Value> {
+    let services: serde_json::Map<String, serde_json::Value> = ServiceId::ALL
+        .iter()
+        .map(|s| {
+            (s.signing_name().to_string(), json!({"status": "running", "operations": s.operations().len()}))
+        })
+        .collect();
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": cloud.uptime().as_secs_f64(),
+        "services": services,
+    }))
+}
+
+/// LocalStack's health document, so tools that wait on it (tflocal, testcontainers) work.
+async fn localstack_health() -> Json<serde_json::Value> {
+    let services: serde_json::Map<String, serde_json::Value> =
+        ServiceId::ALL.iter().map(|s| (localstack_name(*s).to_string(), json!("running"))).collect();
+    Json(json!({
+        "services": services,
+        "edition": "community",
+        "version": format!("berth-{}", env!("CARGO_PKG_VERSION")),
+    }))
+}
+
+fn localstack_name(s: ServiceId) -> &'static str {
+    match s {
+        ServiceId::Elbv2 => "elbv2",
+        other => other.signing_name(),
+    }
+}

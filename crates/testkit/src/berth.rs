@@ -1,0 +1,179 @@
+//! A real `berth up` process on `127.0.0.1:0`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::{AwsOutput, Terraform, patience, wait_for};
+
+/// A running berth. Dropping it kills the process.
+pub struct Berth {
+    bin: PathBuf,
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The data dir (a temp dir owned by this value unless given).
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    extra_args: Vec<String>,
+    log_path: PathBuf,
+}
+
+impl Berth {
+    /// Starts `bin up` on a fresh temporary data dir.
+    pub fn start(bin: impl AsRef<Path>) -> Berth {
+        Self::start_with(bin, &[])
+    }
+
+    /// Starts `bin up <extra_args>` on a fresh temporary data dir.
+    pub fn start_with(bin: impl AsRef<Path>, extra_args: &[&str]) -> Berth {
+        let temp = tempfile::Builder::new().prefix("berth-test-").tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let mut berth = Berth {
+            bin: bin.as_ref().to_path_buf(),
+            child: None,
+            endpoint: String::new(),
+            log_path: temp.path().join("berth.log"),
+            data_dir,
+            _temp: Some(temp),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        berth.spawn();
+        berth
+    }
+
+    fn spawn(&mut self) {
+        let _ = std::fs::remove_file(self.data_dir.join("endpoint"));
+        let log = File::options().create(true).append(true).open(&self.log_path).expect("log file");
+        let log2 = log.try_clone().expect("log file");
+        let child = Command::new(&self.bin)
+            .arg("up")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .env("BERTH_LOG", std::env::var("BERTH_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
+        self.child = Some(child);
+        let endpoint_file = self.data_dir.join("endpoint");
+        let endpoint = wait_for(patience(Duration::from_secs(20)), || {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("berth exited early with {status}; log:\n{}", self.log());
+            }
+            std::fs::read_to_string(&endpoint_file)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        });
+        self.endpoint =
+            endpoint.unwrap_or_else(|| panic!("berth did not become ready; log:\n{}", self.log()));
+    }
+
+    /// Everything berth printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The OS process id of berth.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGTERM, then waits for a clean exit (panics if it takes more than 15 s or fails).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            let status = wait_for(patience(Duration::from_secs(15)), || child.try_wait().ok().flatten());
+            match status {
+                Some(s) if s.success() => {}
+                Some(s) => panic!("berth exited with {s} on SIGTERM; log:\n{}", self.log()),
+                None => {
+                    let _ = child.kill();
+                    panic!("berth did not stop within 15 s of SIGTERM; log:\n{}", self.log());
+                }
+            }
+        }
+    }
+
+    /// SIGKILL: berth dies without any cleanup (a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops berth (SIGTERM) and starts it again on the same data dir.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Starts berth again after [`Berth::kill`] or [`Berth::stop`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "berth is still running");
+        self.spawn();
+    }
+
+    /// Environment that points AWS clients at this berth.
+    pub fn aws_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_PAGER".into(), String::new()),
+            ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
+        ]
+    }
+
+    /// Runs `aws <args> --output json` against this berth.
+    pub fn aws(&self, args: &[&str]) -> AwsOutput {
+        crate::aws::run(&self.aws_env(), args)
+    }
+
+    /// A terraform working copy of `config_dir` (only `*.tf` files and `modules/`) pointed at
+    /// this berth.
+    pub fn terraform(&self, config_dir: impl AsRef<Path>, files: Option<&[&str]>) -> Terraform {
+        Terraform::new(config_dir.as_ref(), files, self.aws_env())
+    }
+
+    /// `GET <endpoint><path>`.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        crate::http_get(&format!("{}{}", self.endpoint, path)).expect("GET berth")
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            // Ask nicely first so berth stops its tasks, then make sure.
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            if wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten()).is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- berth log ({}) ----\n{}\n---- end of berth log ----",
+                self.log_path.display(),
+                self.log()
+            );
+        }
+    }
+}
