@@ -1,6 +1,8 @@
 //! `berth`: the command line. Parses flags and runs one command; the work lives in the library
 //! crates (`cloud`, `alb`, `runtime`) and in this crate's [`server`] wiring.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod server;
 

@@ -24,6 +24,8 @@
 //! - Every resource ID and ARN has AWS's format; Describe calls return what Create accepted with
 //!   AWS's defaults filled in, so `terraform plan` after `apply` is empty.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod arn;
 pub mod edge;

@@ -15,6 +15,8 @@
 //!   `berth status --json` can print snapshots; they are not an AWS wire format.
 //! - `cloud`, `alb` and `runtime` never import each other; they only share these types.
 
+#![forbid(unsafe_code)]
+
 pub mod health;
 pub mod network;
 pub mod routing;

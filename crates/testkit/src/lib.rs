@@ -10,6 +10,7 @@
 //! - Everything listens on 127.0.0.1 and every wait is bounded in time.
 //! - A [`Berth`] kills its process (and with it, the tasks berth runs) when dropped.
 
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod aws;

@@ -17,6 +17,8 @@
 //! It depends on no berth crate: the services are ordinary apps that run the
 //! same on AWS ECS Fargate as under berth.
 
+#![forbid(unsafe_code)]
+
 mod app;
 mod config;
 mod metadata;

@@ -1,6 +1,8 @@
 //! `product-svc`: the tutorial's first example service. The shared app from
 //! `demo-web` under `/product-svc`, plus `GET /product-svc/products`.
 
+#![forbid(unsafe_code)]
+
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 

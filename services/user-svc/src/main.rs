@@ -1,6 +1,8 @@
 //! `user-svc`: the tutorial's second example service. The shared app from
 //! `demo-web` under `/user-svc`, plus `GET /user-svc/users`.
 
+#![forbid(unsafe_code)]
+
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 
