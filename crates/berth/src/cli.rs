@@ -38,6 +38,10 @@ pub struct UpArgs {
     /// Region for requests that do not name one.
     #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
     pub region: String,
+    /// Quick local loops: health checks every 1 s instead of the target group's interval and
+    /// draining capped at 2 s. The AWS API keeps reporting the configured values.
+    #[arg(long, env = "BERTH_FAST")]
+    pub fast: bool,
 }
 
 #[derive(Debug, clap::Args)]

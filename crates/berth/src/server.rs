@@ -53,6 +53,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         default_region: args.region.clone(),
         data_dir: args.data_dir.clone(),
         endpoint: endpoint.clone(),
+        fast: args.fast,
     })
     .with_context(|| format!("opening berth's state in {}", args.data_dir.display()))?;
     let cloud = Arc::new(cloud);

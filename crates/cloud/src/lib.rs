@@ -12,6 +12,8 @@
 //!   enum and the dispatch; one file per resource holds its type and operations; `error.rs` holds
 //!   the service's errors with their AWS codes: [`sts`], [`iam`], [`ec2`], [`ecs`], [`elbv2`].
 //! - [`store`]: every resource in SQLite; one transaction per API call.
+//! - [`live`]: what is observed rather than stored (target health, the published routing).
+//! - [`reconcile`]: loops that turn stored desired state into running tasks and routing.
 //! - [`ids`], [`arn`]: AWS ID and ARN formats.
 //!
 //! # Architecture invariants
@@ -30,7 +32,9 @@ pub mod api;
 pub mod arn;
 pub mod edge;
 pub mod ids;
+pub mod live;
 pub mod protocol;
+pub mod reconcile;
 pub mod store;
 
 pub mod ec2;
@@ -59,6 +63,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The URL berth's API is reachable at (for URLs berth hands out, such as task metadata).
     pub endpoint: String,
+    /// Quick local loops: shorter health-check intervals and deregistration delays than AWS's
+    /// (the API still reports AWS's values). Off by default.
+    pub fast: bool,
 }
 
 /// The control plane: configuration plus state.
@@ -66,6 +73,7 @@ pub struct Config {
 pub struct Cloud {
     pub config: Config,
     pub store: Store,
+    pub live: live::Live,
     started: Instant,
 }
 
@@ -83,7 +91,7 @@ impl Cloud {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| OpenError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let store = Store::open(&config.data_dir.join("berth.db"))?;
-        Ok(Self { config, store, started: Instant::now() })
+        Ok(Self { config, store, live: live::Live::default(), started: Instant::now() })
     }
 
     /// Time since this control plane started.
