@@ -1,0 +1,404 @@
+//! The request path: one hyper HTTP/1.1 server connection per client, routing through the current
+//! [`Table`], forwarding over a pooled keep-alive client.
+//!
+//! Life of a request:
+//! 1. [`decide`] (synchronous, no lock): one atomic load of the table, ALB's header limits, the load
+//!    balancer by Host, the first matching rule, then either a response the load balancer writes
+//!    itself (fixed-response, redirect, error page) or a chosen target counted in flight.
+//! 2. [`rewrite`]: hop-by-hop headers out, `X-Forwarded-*`, `X-Amzn-Trace-Id` and `Host` as ALB
+//!    sets them, the URI pointed at the target (path and query unchanged).
+//! 3. [`forward`]: the pooled client sends it; no response head within the load balancer's idle
+//!    timeout is a 504, a refused/reset/invalid exchange a 502. The response body streams back and
+//!    the in-flight count drops when it ends. A `101 Switching Protocols` bridges both upgraded
+//!    connections (WebSocket).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::uri::{PathAndQuery, Scheme};
+use http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use model::routing::XffMode;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::balance::InFlight;
+use crate::compiled::{CompiledAction, Table};
+use crate::error::{ProxyError, RedirectInput, SERVER, error_page, redirect_location, redirect_response};
+use crate::headers::{
+    X_AMZN_TRACE_ID, X_FORWARDED_PORT, X_FORWARDED_PROTO, check_limits, forwarded_for, forwarded_host,
+    is_upgrade, new_trace_id, strip_hop_by_hop, trace_header,
+};
+use crate::rules::{RequestView, first_match, host_without_port};
+
+/// Target connect timeout (anchors §4.8: 10 s, then 504).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's read buffer must hold a request head over ALB's limits (16 KiB line + 64 KiB headers)
+/// so that [`check_limits`] can answer ALB's 400 instead of hyper's bare 431.
+const MAX_HEAD_BUFFER: usize = 128 * 1024;
+
+/// State shared by every connection of the data plane.
+pub struct Shared {
+    /// The current routing table; replaced whole on every snapshot.
+    pub table: ArcSwap<Table>,
+    /// Keep-alive connection pool to every target.
+    pub client: Client<HttpConnector, Incoming>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("generation", &self.table.load().generation).finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.enforce_http(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            // Shorter than a typical target's keep-alive, so the pool drops a connection before
+            // the target does (the race that makes ALB answer 502).
+            .pool_idle_timeout(Duration::from_secs(50))
+            .set_host(false)
+            .build(connector);
+        Self { table: ArcSwap::from_pointee(Table::default()), client }
+    }
+
+    /// The idle timeout of a new connection on listener `port`: the longest of its load balancers'.
+    pub fn idle_timeout(&self, port: u16) -> Duration {
+        self.table
+            .load()
+            .port(port)
+            .and_then(|p| p.lbs.iter().map(|lb| lb.idle_timeout).max())
+            .unwrap_or(Duration::from_secs(60))
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What one client connection knows about itself.
+struct ConnCtx {
+    shared: Arc<Shared>,
+    /// The listener port as the API shows it.
+    port: u16,
+    peer: SocketAddr,
+    /// The peer as `X-Forwarded-For` shows it, without and with its port (built once per
+    /// connection, not per request).
+    xff_ip: HeaderValue,
+    xff_ip_port: HeaderValue,
+}
+
+/// Serves one client connection until it closes, idles out, or the data plane stops.
+pub async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    port: u16,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let idle = shared.idle_timeout(port);
+    let ip = peer.ip();
+    let xff_ip = HeaderValue::try_from(ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+    let with_port = match ip {
+        std::net::IpAddr::V4(_) => format!("{ip}:{}", peer.port()),
+        std::net::IpAddr::V6(_) => format!("[{ip}]:{}", peer.port()),
+    };
+    let xff_ip_port = HeaderValue::try_from(with_port).unwrap_or_else(|_| xff_ip.clone());
+    let ctx = Arc::new(ConnCtx { shared, port, peer, xff_ip, xff_ip_port });
+    let service = service_fn(move |req| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        // hyper starts this timer whenever it waits for a request head, idle keep-alive time
+        // included: that is ALB's client-side idle timeout.
+        .header_read_timeout(idle)
+        .max_buf_size(MAX_HEAD_BUFFER);
+    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::trace!(%peer, error = %e, "client connection ended");
+            }
+        }
+        () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+async fn handle(ctx: &ConnCtx, mut req: Request<Incoming>) -> Response<ProxyBody> {
+    let plan = match decide(ctx, &req) {
+        Ok(plan) => plan,
+        Err(response) => return response,
+    };
+    rewrite(ctx, &mut req, &plan);
+    forward(ctx, req, plan).await
+}
+
+/// A request that goes to a target.
+struct Plan {
+    guard: InFlight,
+    idle: Duration,
+    upgrade: bool,
+    xff_mode: XffMode,
+    xff_client_port: bool,
+    drop_invalid_header_fields: bool,
+    forwarded_port: HeaderValue,
+    /// The `Host` to send when it differs from the client's.
+    host: Option<String>,
+}
+
+/// Routes a request: `Ok` when it goes to a target, `Err` with the response the load balancer
+/// answers itself.
+// The `Err` is a whole response on purpose: boxing it would cost an allocation per fixed response.
+#[allow(clippy::result_large_err)]
+fn decide(ctx: &ConnCtx, req: &Request<Incoming>) -> Result<Plan, Response<ProxyBody>> {
+    let table = ctx.shared.table.load();
+    let Some(port) = table.port(ctx.port) else {
+        // The listener was removed while this connection was open.
+        return Err(error_page(StatusCode::SERVICE_UNAVAILABLE));
+    };
+    let uri = req.uri();
+    let line_len = req.method().as_str().len()
+        + uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len() + 8)
+        + 10;
+    if let Err(why) = check_limits(line_len, req.headers()) {
+        tracing::debug!(peer = %ctx.peer, why, "400");
+        return Err(ProxyError::BadRequest(why).response());
+    }
+    // An absolute-form request names its host in the URI; otherwise the Host header does.
+    let host_full = match uri.authority() {
+        Some(authority) => authority.as_str(),
+        None => req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""),
+    };
+    let host = host_without_port(host_full);
+    let Some(lb) = port.select(host) else {
+        let mut resp = Response::new(ProxyBody::full(port.unknown_host.clone()));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        resp.headers_mut().insert(header::SERVER, SERVER);
+        return Err(resp);
+    };
+    let view = RequestView {
+        path: uri.path(),
+        query: uri.query(),
+        host,
+        method: req.method(),
+        headers: req.headers(),
+        source_ip: ctx.peer.ip(),
+    };
+    let Some(rule) =
+        first_match(lb.rules.iter().map(|r| r.matchers.iter()), &view).and_then(|i| lb.rules.get(i))
+    else {
+        return Err(error_page(StatusCode::SERVICE_UNAVAILABLE));
+    };
+    let forward = match &rule.action {
+        CompiledAction::Fixed(fixed) => return Err(fixed.response()),
+        CompiledAction::Redirect(redirect) => {
+            let input = RedirectInput {
+                protocol: "http",
+                host,
+                port: port.port,
+                path: uri.path(),
+                query: uri.query().unwrap_or(""),
+            };
+            return Err(redirect_response(redirect.status_code, &redirect_location(redirect, &input)));
+        }
+        CompiledAction::Forward(forward) => forward,
+    };
+    let Some(target) = forward.pick_group().and_then(|group| group.pick()) else {
+        return Err(ProxyError::NoTarget.response());
+    };
+    let host = if lb.preserve_host_header {
+        None
+    } else if host_full.is_empty() {
+        // HTTP/1.0 without Host: ALB sends its own DNS name.
+        forwarded_host(&lb.dns_name, &lb.dns_name, port.port).or_else(|| Some(lb.dns_name.clone()))
+    } else {
+        forwarded_host(host_full, host, port.port)
+    };
+    Ok(Plan {
+        guard: InFlight::start(target.clone()),
+        idle: lb.idle_timeout,
+        upgrade: is_upgrade(req.headers()),
+        xff_mode: lb.xff_mode,
+        xff_client_port: lb.xff_client_port,
+        drop_invalid_header_fields: lb.drop_invalid_header_fields,
+        forwarded_port: port.forwarded_port.clone(),
+        host,
+    })
+}
+
+/// Rewrites a routed request for its target, as ALB does.
+fn rewrite(ctx: &ConnCtx, req: &mut Request<Incoming>, plan: &Plan) {
+    let headers = req.headers_mut();
+    strip_hop_by_hop(headers, plan.upgrade);
+    if plan.drop_invalid_header_fields {
+        let invalid: Vec<_> = headers
+            .keys()
+            .filter(|name| !name.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .cloned()
+            .collect();
+        for name in invalid {
+            headers.remove(name);
+        }
+    }
+    let client = if plan.xff_client_port { &ctx.xff_ip_port } else { &ctx.xff_ip };
+    forwarded_for(headers, plan.xff_mode, client);
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT.clone(), plan.forwarded_port.clone());
+
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let id = new_trace_id(now, rand::random::<u128>());
+    let existing = headers.get(&X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok());
+    let trace = trace_header(existing, &id);
+    if let Ok(value) = HeaderValue::try_from(trace) {
+        headers.insert(X_AMZN_TRACE_ID.clone(), value);
+    }
+    if let Some(host) = &plan.host
+        && let Ok(value) = HeaderValue::try_from(host.as_str())
+    {
+        headers.insert(header::HOST, value);
+    }
+
+    // Point the URI at the target; the path and query go unchanged.
+    let target = plan.guard.target();
+    let path_and_query = req.uri().path_and_query().cloned().unwrap_or(PathAndQuery::from_static("/"));
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(Scheme::HTTP);
+    parts.authority = Some(target.authority.clone());
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+}
+
+async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Response<ProxyBody> {
+    let client_upgrade = plan.upgrade.then(|| hyper::upgrade::on(&mut req));
+    let addr = plan.guard.target().addr;
+    let mut response = match tokio::time::timeout(plan.idle, ctx.shared.client.request(req)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            let err = classify(&e, addr);
+            tracing::debug!(peer = %ctx.peer, error = %err, source = ?err.source(), "upstream failure");
+            return err.response();
+        }
+        Err(_) => {
+            let err = ProxyError::UpstreamTimeout { addr };
+            tracing::debug!(peer = %ctx.peer, error = %err, "upstream timeout");
+            return err.response();
+        }
+    };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client_upgrade) = client_upgrade
+    {
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        let guard = plan.guard;
+        tokio::spawn(async move {
+            let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
+                return;
+            };
+            let mut client = TokioIo::new(client);
+            let mut upstream = TokioIo::new(upstream);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            drop(guard);
+        });
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, ProxyBody::empty());
+    }
+    strip_hop_by_hop(response.headers_mut(), false);
+    let guard = plan.guard;
+    response.map(|body| ProxyBody::Upstream(body, guard))
+}
+
+/// Maps a client error to ALB's answer: a connect timeout is a 504, anything else a 502.
+fn classify(e: &hyper_util::client::legacy::Error, addr: SocketAddr) -> ProxyError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let mut reason = e.to_string();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return ProxyError::UpstreamTimeout { addr };
+        }
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ProxyError::Upstream { addr, reason }
+}
+
+/// A response body: bytes the load balancer wrote, or a target's body streamed through while its
+/// in-flight count is held.
+#[derive(Debug)]
+pub enum ProxyBody {
+    Full(Option<Bytes>),
+    Upstream(Incoming, InFlight),
+}
+
+impl ProxyBody {
+    pub fn full(bytes: Bytes) -> Self {
+        Self::Full(Some(bytes))
+    }
+
+    pub fn empty() -> Self {
+        Self::Full(None)
+    }
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Upstream(body, _) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Full(bytes) => bytes.is_none(),
+            Self::Upstream(body, _) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            Self::Full(None) => SizeHint::with_exact(0),
+            Self::Upstream(body, _) => body.size_hint(),
+        }
+    }
+}
