@@ -289,16 +289,21 @@ async fn probe_inner(addr: SocketAddr, cfg: &CheckConfig) -> Outcome {
     let Ok(request) = request else {
         return Outcome::Fail(Failure::Connection);
     };
-    // The connection future drives the socket; the response head arrives on `sender`. Dropping
-    // both afterwards closes the connection, as ALB does after each check.
+    // The connection future drives the socket; the response head arrives on `sender`. With
+    // `Connection: close` the connection may finish in the same poll as the response, so when it
+    // ends first the response future still decides. Dropping both closes the connection, as ALB
+    // does after each check.
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        response = sender.send_request(request) => match response {
-            Ok(resp) if cfg.matcher.accepts(resp.status().as_u16()) => Outcome::Pass,
-            Ok(resp) => Outcome::Fail(Failure::Status(resp.status().as_u16())),
-            Err(_) => Outcome::Fail(Failure::Connection),
-        },
-        _ = &mut conn => Outcome::Fail(Failure::Connection),
+    let mut response = std::pin::pin!(sender.send_request(request));
+    let response = tokio::select! {
+        biased;
+        response = &mut response => response,
+        _ = &mut conn => response.await,
+    };
+    match response {
+        Ok(resp) if cfg.matcher.accepts(resp.status().as_u16()) => Outcome::Pass,
+        Ok(resp) => Outcome::Fail(Failure::Status(resp.status().as_u16())),
+        Err(_) => Outcome::Fail(Failure::Connection),
     }
 }
 
