@@ -60,7 +60,11 @@ struct TaskHandle {
 impl ProcessLauncher {
     /// Builds the launcher: kills process groups that an earlier berth on the same `state_dir` left
     /// behind, and starts the spawner thread. Must be called inside a tokio runtime; the
-    /// supervisors run on it.
+    /// supervisors run on it. Blocks while leftovers die (at most about two seconds, and only if
+    /// there were any).
+    ///
+    /// Two launchers must never share a `state_dir` at the same time: the second would kill the
+    /// first one's tasks as leftovers.
     pub fn new(
         config: RuntimeConfig,
         events: mpsc::UnboundedSender<TaskEvent>,
