@@ -24,6 +24,7 @@ pub mod load_balancer;
 pub mod rule;
 pub mod tags;
 pub mod target_group;
+pub mod target_health;
 
 use serde_json::Value;
 
@@ -35,6 +36,25 @@ use error::Elbv2Error;
 crate::operations! {
     /// The ELBv2 operations berth implements.
     pub enum Operation {
+        CreateLoadBalancer,
+        DescribeLoadBalancers,
+        DeleteLoadBalancer,
+        DescribeLoadBalancerAttributes,
+        ModifyLoadBalancerAttributes,
+        DescribeCapacityReservation,
+        SetSecurityGroups,
+        SetSubnets,
+        CreateListener,
+        DescribeListeners,
+        ModifyListener,
+        DeleteListener,
+        DescribeListenerAttributes,
+        ModifyListenerAttributes,
+        CreateRule,
+        DescribeRules,
+        ModifyRule,
+        SetRulePriorities,
+        DeleteRule,
         CreateTargetGroup,
         DescribeTargetGroups,
         ModifyTargetGroup,
@@ -43,6 +63,7 @@ crate::operations! {
         ModifyTargetGroupAttributes,
         RegisterTargets,
         DeregisterTargets,
+        DescribeTargetHealth,
         AddTags,
         RemoveTags,
         DescribeTags,
@@ -54,6 +75,37 @@ pub fn handle(cloud: &Cloud, call: &Call) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::not_implemented("elasticloadbalancing", &call.operation))?;
     let input = &call.input;
     cloud.transact(&call.region, |cx| match op {
+        Operation::CreateLoadBalancer => reply(load_balancer::create_load_balancer(cx, input.parse()?)?),
+        Operation::DescribeLoadBalancers => {
+            reply(load_balancer::describe_load_balancers(cx, input.parse()?)?)
+        }
+        Operation::DeleteLoadBalancer => reply(load_balancer::delete_load_balancer(cx, input.parse()?)?),
+        Operation::DescribeLoadBalancerAttributes => {
+            reply(load_balancer::describe_load_balancer_attributes(cx, input.parse()?)?)
+        }
+        Operation::ModifyLoadBalancerAttributes => {
+            reply(load_balancer::modify_load_balancer_attributes(cx, input.parse()?)?)
+        }
+        Operation::DescribeCapacityReservation => {
+            reply(load_balancer::describe_capacity_reservation(cx, input.parse()?)?)
+        }
+        Operation::SetSecurityGroups => reply(load_balancer::set_security_groups(cx, input.parse()?)?),
+        Operation::SetSubnets => reply(load_balancer::set_subnets(cx, input.parse()?)?),
+        Operation::CreateListener => reply(listener::create_listener(cx, input.parse()?)?),
+        Operation::DescribeListeners => reply(listener::describe_listeners(cx, input.parse()?)?),
+        Operation::ModifyListener => reply(listener::modify_listener(cx, input.parse()?)?),
+        Operation::DeleteListener => reply(listener::delete_listener(cx, input.parse()?)?),
+        Operation::DescribeListenerAttributes => {
+            reply(listener::describe_listener_attributes(cx, input.parse()?)?)
+        }
+        Operation::ModifyListenerAttributes => {
+            reply(listener::modify_listener_attributes(cx, input.parse()?)?)
+        }
+        Operation::CreateRule => reply(rule::create_rule(cx, input.parse()?)?),
+        Operation::DescribeRules => reply(rule::describe_rules(cx, input.parse()?)?),
+        Operation::ModifyRule => reply(rule::modify_rule(cx, input.parse()?)?),
+        Operation::SetRulePriorities => reply(rule::set_rule_priorities(cx, input.parse()?)?),
+        Operation::DeleteRule => reply(rule::delete_rule(cx, input.parse()?)?),
         Operation::CreateTargetGroup => reply(target_group::create_target_group(cx, input.parse()?)?),
         Operation::DescribeTargetGroups => reply(target_group::describe_target_groups(cx, input.parse()?)?),
         Operation::ModifyTargetGroup => reply(target_group::modify_target_group(cx, input.parse()?)?),
@@ -66,6 +118,7 @@ pub fn handle(cloud: &Cloud, call: &Call) -> Result<Value, ApiError> {
         }
         Operation::RegisterTargets => reply(target_group::register_targets_op(cx, input.parse()?)?),
         Operation::DeregisterTargets => reply(target_group::deregister_targets_op(cx, input.parse()?)?),
+        Operation::DescribeTargetHealth => reply(target_health::describe_target_health(cx, input.parse()?)?),
         Operation::AddTags => reply(tags::add_tags(cx, input.parse()?)?),
         Operation::RemoveTags => reply(tags::remove_tags(cx, input.parse()?)?),
         Operation::DescribeTags => reply(tags::describe_tags(cx, input.parse()?)?),
