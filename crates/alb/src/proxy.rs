@@ -38,7 +38,7 @@ use crate::compiled::{CompiledAction, Table};
 use crate::error::{ProxyError, RedirectInput, SERVER, error_page, redirect_location, redirect_response};
 use crate::headers::{
     X_AMZN_TRACE_ID, X_FORWARDED_PORT, X_FORWARDED_PROTO, check_limits, forwarded_for, forwarded_host,
-    is_upgrade, new_trace_id, strip_hop_by_hop, trace_header,
+    is_upgrade, new_trace_id, root_trace_value, strip_hop_by_hop, trace_header,
 };
 use crate::rules::{RequestView, first_match, host_without_port};
 
@@ -277,9 +277,11 @@ fn rewrite(ctx: &ConnCtx, req: &mut Request<Incoming>, plan: &Plan) {
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let id = new_trace_id(now, rand::random::<u128>());
-    let existing = headers.get(&X_AMZN_TRACE_ID).and_then(|v| v.to_str().ok());
-    let trace = trace_header(existing, &id);
-    if let Ok(value) = HeaderValue::try_from(trace) {
+    let value = match headers.get(&X_AMZN_TRACE_ID) {
+        None => Some(root_trace_value(&id)),
+        Some(existing) => HeaderValue::try_from(trace_header(existing.to_str().ok(), id.as_str())).ok(),
+    };
+    if let Some(value) = value {
         headers.insert(X_AMZN_TRACE_ID.clone(), value);
     }
     if let Some(host) = &plan.host
