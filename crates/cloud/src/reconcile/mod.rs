@@ -9,3 +9,5 @@
 //! - `ecs_service`: the ECS service scheduler (desired count → tasks, deployments, replacement).
 //! - `routing_snapshot`: builds the data plane's [`model::routing::RoutingSnapshot`] from ELBv2
 //!   resources and publishes it on [`crate::live::Live::routing`].
+
+pub mod routing_snapshot;
