@@ -18,6 +18,9 @@ pub enum Ec2Error {
     GroupNotFound(String),
     #[error("The security group '{name}' does not exist in VPC '{vpc}'")]
     GroupNameNotFound { name: String, vpc: String },
+    /// A group named without a VPC: only the default VPC is searched, and berth has none.
+    #[error("The security group '{0}' does not exist in default VPC 'none'")]
+    GroupNotInDefaultVpc(String),
     #[error("The security group rule ID '{0}' does not exist")]
     SecurityGroupRuleNotFound(String),
     #[error("The routeTable ID '{0}' does not exist")]
@@ -35,13 +38,14 @@ pub enum Ec2Error {
     AssociationNotFound(String),
     #[error("The networkAcl ID '{0}' does not exist")]
     NetworkAclNotFound(String),
-    /// Wording guessed.
-    #[error("The specified rule does not exist in this network acl")]
-    NetworkAclEntryNotFound,
+    /// Wording guessed (the twin of `NetworkAclEntryAlreadyExists`).
+    #[error("The network acl entry identified by {0} does not exist.")]
+    NetworkAclEntryNotFound(i64),
     #[error("The networkInterface ID '{0}' does not exist")]
     NetworkInterfaceNotFound(String),
-    #[error("no route with destination-cidr-block {destination} in route table {route_table}")]
-    RouteNotFound { destination: String, route_table: String },
+    /// `kind` is `destination-cidr-block` or `destination-ipv6-cidr-block`.
+    #[error("no route with {kind} {destination} in route table {route_table}")]
+    RouteNotFound { kind: &'static str, destination: String, route_table: String },
     /// RevokeSecurityGroupIngress/Egress by permission when no rule matches.
     #[error("The specified rule does not exist in this security group.")]
     PermissionNotFound,
@@ -85,6 +89,10 @@ pub enum Ec2Error {
     NetworkInterfaceInUse(String),
     #[error("{0}")]
     CannotDelete(String),
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    #[error("The instance ID '{0}' does not exist")]
+    InstanceNotFound(String),
     #[error("No default VPC for this user")]
     NoDefaultVpc,
 
@@ -113,7 +121,9 @@ impl Ec2Error {
         match self {
             Self::VpcNotFound(_) => "InvalidVpcID.NotFound",
             Self::SubnetNotFound(_) => "InvalidSubnetID.NotFound",
-            Self::GroupNotFound(_) | Self::GroupNameNotFound { .. } => "InvalidGroup.NotFound",
+            Self::GroupNotFound(_) | Self::GroupNameNotFound { .. } | Self::GroupNotInDefaultVpc(_) => {
+                "InvalidGroup.NotFound"
+            }
             Self::SecurityGroupRuleNotFound(_) => "InvalidSecurityGroupRuleId.NotFound",
             Self::RouteTableNotFound(_) => "InvalidRouteTableID.NotFound",
             Self::InternetGatewayNotFound(_) => "InvalidInternetGatewayID.NotFound",
@@ -122,7 +132,7 @@ impl Ec2Error {
             Self::AllocationNotFound(_) => "InvalidAllocationID.NotFound",
             Self::AssociationNotFound(_) => "InvalidAssociationID.NotFound",
             Self::NetworkAclNotFound(_) => "InvalidNetworkAclID.NotFound",
-            Self::NetworkAclEntryNotFound => "InvalidNetworkAclEntry.NotFound",
+            Self::NetworkAclEntryNotFound(_) => "InvalidNetworkAclEntry.NotFound",
             Self::NetworkInterfaceNotFound(_) => "InvalidNetworkInterfaceID.NotFound",
             Self::RouteNotFound { .. } => "InvalidRoute.NotFound",
             Self::PermissionNotFound => "InvalidPermission.NotFound",
@@ -142,6 +152,8 @@ impl Ec2Error {
             Self::IpAddressInUse(_) => "InvalidIPAddress.InUse",
             Self::NetworkInterfaceInUse(_) => "InvalidNetworkInterface.InUse",
             Self::CannotDelete(_) => "CannotDelete",
+            Self::OperationNotPermitted(_) => "OperationNotPermitted",
+            Self::InstanceNotFound(_) => "InvalidInstanceID.NotFound",
             Self::NoDefaultVpc => "VPCIdNotSpecified",
             Self::InvalidParameterValue(_) | Self::InvalidFilter(_) => "InvalidParameterValue",
             Self::InvalidParameterCombination(_) => "InvalidParameterCombination",

@@ -16,9 +16,11 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::error::Ec2Error;
+use super::filter::{self, Filter, Filterable, bool_value, one, opt};
 use super::security_group::{self, SecurityGroup};
 use super::subnet::{self, Subnet};
-use super::tags::Tag;
+use super::tags::{self, Tag, TagSpecification};
+use super::{ReturnTrue, by_ids, page};
 use crate::api::ApiError;
 use crate::store::Resource;
 use crate::{Ctx, ids, iso8601};
@@ -313,6 +315,313 @@ pub(super) fn allocate_address(
             Ok(ip)
         }
     }
+}
+
+// === output shapes ===
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInterfaceOut {
+    network_interface_id: String,
+    subnet_id: String,
+    vpc_id: String,
+    availability_zone: String,
+    availability_zone_id: String,
+    description: String,
+    owner_id: String,
+    requester_id: Option<String>,
+    requester_managed: bool,
+    status: String,
+    mac_address: String,
+    private_ip_address: String,
+    private_dns_name: String,
+    source_dest_check: bool,
+    group_set: Vec<GroupOut>,
+    attachment: Option<AttachmentOut>,
+    association: Option<AssociationOut>,
+    #[serde(rename = "tagSet")]
+    tags: Vec<Tag>,
+    private_ip_addresses_set: Vec<PrivateIpOut>,
+    ipv6_addresses_set: Vec<()>,
+    interface_type: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupOut {
+    group_id: String,
+    group_name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttachmentOut {
+    attachment_id: String,
+    instance_id: Option<String>,
+    instance_owner_id: String,
+    device_index: i32,
+    network_card_index: i32,
+    status: String,
+    attach_time: String,
+    delete_on_termination: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssociationOut {
+    public_ip: String,
+    public_dns_name: String,
+    ip_owner_id: String,
+    allocation_id: String,
+    association_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrivateIpOut {
+    private_ip_address: String,
+    private_dns_name: String,
+    primary: bool,
+    association: Option<AssociationOut>,
+}
+
+pub fn interface_out(cx: &Ctx<'_>, e: &NetworkInterface) -> NetworkInterfaceOut {
+    let association = e.association.as_ref().map(|a| AssociationOut {
+        public_ip: a.public_ip.clone(),
+        public_dns_name: super::address::public_dns_name(cx.region, &a.public_ip),
+        ip_owner_id: a.ip_owner_id.clone(),
+        allocation_id: a.allocation_id.clone(),
+        association_id: a.association_id.clone(),
+    });
+    NetworkInterfaceOut {
+        network_interface_id: e.network_interface_id.clone(),
+        subnet_id: e.subnet_id.clone(),
+        vpc_id: e.vpc_id.clone(),
+        availability_zone: e.availability_zone.clone(),
+        availability_zone_id: e.availability_zone_id.clone(),
+        description: e.description.clone(),
+        owner_id: e.owner_id.clone(),
+        requester_id: e.requester_id.clone(),
+        requester_managed: e.requester_managed,
+        status: e.status.clone(),
+        mac_address: e.mac_address.clone(),
+        private_ip_address: e.private_ip_address.clone(),
+        private_dns_name: e.private_dns_name.clone(),
+        source_dest_check: e.source_dest_check,
+        group_set: e
+            .groups
+            .iter()
+            .map(|g| GroupOut { group_id: g.group_id.clone(), group_name: g.group_name.clone() })
+            .collect(),
+        attachment: e.attachment.as_ref().map(|a| AttachmentOut {
+            attachment_id: a.attachment_id.clone(),
+            instance_id: a.instance_id.clone(),
+            instance_owner_id: a.instance_owner_id.clone(),
+            device_index: a.device_index,
+            network_card_index: 0,
+            status: a.status.clone(),
+            attach_time: a.attach_time.clone(),
+            delete_on_termination: a.delete_on_termination,
+        }),
+        association: association.clone(),
+        tags: e.tags.clone(),
+        private_ip_addresses_set: vec![PrivateIpOut {
+            private_ip_address: e.private_ip_address.clone(),
+            private_dns_name: e.private_dns_name.clone(),
+            primary: true,
+            association,
+        }],
+        ipv6_addresses_set: Vec::new(),
+        interface_type: e.interface_type.clone(),
+    }
+}
+
+impl Filterable for NetworkInterface {
+    const FILTERS: &'static [&'static str] = &[
+        "network-interface-id",
+        "subnet-id",
+        "vpc-id",
+        "availability-zone",
+        "description",
+        "group-id",
+        "group-name",
+        "attachment.attachment-id",
+        "attachment.instance-owner-id",
+        "attachment.instance-id",
+        "attachment.status",
+        "attachment.device-index",
+        "addresses.private-ip-address",
+        "private-ip-address",
+        "private-dns-name",
+        "mac-address",
+        "owner-id",
+        "requester-id",
+        "requester-managed",
+        "source-dest-check",
+        "status",
+        "interface-type",
+        "association.public-ip",
+        "association.allocation-id",
+        "association.association-id",
+    ];
+
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+
+    fn filter_values(&self, name: &str) -> Vec<String> {
+        let attachment = self.attachment.as_ref();
+        let association = self.association.as_ref();
+        match name {
+            "network-interface-id" => one(&self.network_interface_id),
+            "subnet-id" => one(&self.subnet_id),
+            "vpc-id" => one(&self.vpc_id),
+            "availability-zone" => one(&self.availability_zone),
+            "description" => one(&self.description),
+            "group-id" => self.groups.iter().map(|g| g.group_id.clone()).collect(),
+            "group-name" => self.groups.iter().map(|g| g.group_name.clone()).collect(),
+            "attachment.attachment-id" => opt(attachment.map(|a| a.attachment_id.as_str())),
+            "attachment.instance-owner-id" => opt(attachment.map(|a| a.instance_owner_id.as_str())),
+            "attachment.instance-id" => opt(attachment.and_then(|a| a.instance_id.as_deref())),
+            "attachment.status" => opt(attachment.map(|a| a.status.as_str())),
+            "attachment.device-index" => attachment.map(|a| a.device_index.to_string()).into_iter().collect(),
+            "addresses.private-ip-address" | "private-ip-address" => one(&self.private_ip_address),
+            "private-dns-name" => one(&self.private_dns_name),
+            "mac-address" => one(&self.mac_address),
+            "owner-id" => one(&self.owner_id),
+            "requester-id" => opt(self.requester_id.as_deref()),
+            "requester-managed" => bool_value(self.requester_managed),
+            "source-dest-check" => bool_value(self.source_dest_check),
+            "status" => one(&self.status),
+            "interface-type" => one(&self.interface_type),
+            "association.public-ip" => opt(association.map(|a| a.public_ip.as_str())),
+            "association.allocation-id" => opt(association.map(|a| a.allocation_id.as_str())),
+            "association.association-id" => opt(association.map(|a| a.association_id.as_str())),
+            _ => Vec::new(),
+        }
+    }
+}
+
+// === operations ===
+
+#[derive(Debug, Deserialize)]
+pub struct CreateNetworkInterfaceInput {
+    #[serde(rename = "SubnetId")]
+    subnet_id: String,
+    #[serde(rename = "Description")]
+    description: Option<String>,
+    #[serde(rename = "SecurityGroupId", default)]
+    group_ids: Vec<String>,
+    #[serde(rename = "PrivateIpAddress")]
+    private_ip_address: Option<String>,
+    #[serde(rename = "InterfaceType")]
+    interface_type: Option<String>,
+    #[serde(rename = "ClientToken")]
+    client_token: Option<String>,
+    #[serde(rename = "TagSpecification", default)]
+    tag_specifications: Vec<TagSpecification>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNetworkInterfaceOutput {
+    network_interface: NetworkInterfaceOut,
+    client_token: Option<String>,
+}
+
+/// A user's own interface: unattached (`available`), in the VPC's default security group unless
+/// groups are given.
+pub fn create_network_interface(
+    cx: &Ctx<'_>,
+    input: CreateNetworkInterfaceInput,
+) -> Result<CreateNetworkInterfaceOutput, ApiError> {
+    let subnet = subnet::load(cx, &input.subnet_id)?;
+    if let Some(t) = input.interface_type.as_deref().filter(|t| *t != "interface") {
+        return Err(Ec2Error::InvalidParameterValue(format!(
+            "berth does not implement network interfaces of type '{t}'"
+        ))
+        .into());
+    }
+    let group_ids = if input.group_ids.is_empty() {
+        vec![super::vpc::load(cx, &subnet.vpc_id)?.default_security_group_id]
+    } else {
+        input.group_ids
+    };
+    let groups = load_groups(cx, &subnet, &group_ids)?;
+    let requested = match &input.private_ip_address {
+        Some(ip) => Some(ip.parse::<Ipv4Addr>().map_err(|_| {
+            Ec2Error::InvalidParameterValue(format!(
+                "Value ({ip}) for parameter privateIpAddress is invalid. Invalid IPv4 address."
+            ))
+        })?),
+        None => None,
+    };
+    let tags = tags::from_specs(&input.tag_specifications, "network-interface")?;
+    let ip = allocate_address(cx, &subnet, requested)?;
+    let eni = NetworkInterface {
+        tags,
+        ..new_interface(cx, &subnet, ip, groups, input.description.unwrap_or_default(), "interface".into())
+    };
+    cx.put(&eni)?;
+    Ok(CreateNetworkInterfaceOutput {
+        network_interface: interface_out(cx, &eni),
+        client_token: input.client_token,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DescribeNetworkInterfacesInput {
+    #[serde(rename = "NetworkInterfaceId", default)]
+    network_interface_ids: Vec<String>,
+    #[serde(rename = "Filter", default)]
+    filters: Vec<Filter>,
+    #[serde(rename = "MaxResults")]
+    max_results: Option<i64>,
+    #[serde(rename = "NextToken")]
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeNetworkInterfacesOutput {
+    network_interface_set: Vec<NetworkInterfaceOut>,
+    next_token: Option<String>,
+}
+
+pub fn describe_network_interfaces(
+    cx: &Ctx<'_>,
+    input: DescribeNetworkInterfacesInput,
+) -> Result<DescribeNetworkInterfacesOutput, ApiError> {
+    let enis: Vec<NetworkInterface> =
+        by_ids(cx, &input.network_interface_ids, Ec2Error::NetworkInterfaceNotFound)?;
+    let enis = filter::select(enis, &input.filters)?;
+    let (enis, next_token) = page(enis, input.max_results, input.next_token.as_deref())?;
+    Ok(DescribeNetworkInterfacesOutput {
+        network_interface_set: enis.iter().map(|e| interface_out(cx, e)).collect(),
+        next_token,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NetworkInterfaceIdInput {
+    #[serde(rename = "NetworkInterfaceId")]
+    network_interface_id: String,
+}
+
+/// Deletes a user's unattached interface; AWS services' interfaces are theirs to delete.
+pub fn delete_network_interface(
+    cx: &Ctx<'_>,
+    input: NetworkInterfaceIdInput,
+) -> Result<ReturnTrue, ApiError> {
+    let eni = load(cx, &input.network_interface_id)?;
+    if eni.requester_managed || eni.attachment.is_some() {
+        return Err(Ec2Error::NetworkInterfaceInUse(eni.network_interface_id).into());
+    }
+    if let Some(assoc) = &eni.association {
+        super::address::forget_association(cx, &assoc.allocation_id)?;
+    }
+    cx.delete::<NetworkInterface>(&eni.network_interface_id)?;
+    Ok(ReturnTrue::new())
 }
 
 #[cfg(test)]
