@@ -42,6 +42,11 @@ pub struct UpArgs {
     /// draining capped at 2 s. The AWS API keeps reporting the configured values.
     #[arg(long, env = "BERTH_FAST")]
     pub fast: bool,
+    /// Where load balancer listeners are served: `prefer` (the listener's own port, e.g. 80, when
+    /// berth may bind it, else an ephemeral one), `exact`, `ephemeral`, or `offset:N` (port + N).
+    /// `GET /_berth/load-balancers` shows the real address of every listener.
+    #[arg(long, default_value = "prefer", env = "BERTH_LISTENER_PORTS", value_parser = crate::load_balancing::parse_port_mapping)]
+    pub listener_ports: crate::load_balancing::PortMapping,
 }
 
 #[derive(Debug, clap::Args)]

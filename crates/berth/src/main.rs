@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod load_balancing;
 mod server;
 
 use std::process::ExitCode;

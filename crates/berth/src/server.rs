@@ -57,11 +57,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     })
     .with_context(|| format!("opening berth's state in {}", args.data_dir.display()))?;
     let cloud = Arc::new(cloud);
+    let load_balancing = crate::load_balancing::start(Arc::clone(&cloud), args.listener_ports).await?;
 
     let app = Router::new()
         .route("/_berth/health", get(berth_health))
         .route("/_localstack/health", get(localstack_health))
         .with_state(Arc::clone(&cloud))
+        .merge(load_balancing.router(Arc::clone(&cloud)))
         .merge(cloud::edge::router(Arc::clone(&cloud)));
 
     let endpoint_file = args.data_dir.join(ENDPOINT_FILE);
@@ -75,6 +77,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     let _ = std::fs::remove_file(&endpoint_file);
+    load_balancing.stop().await;
     served.context("serving the AWS endpoint")?;
     tracing::info!("berth stopped");
     Ok(())
