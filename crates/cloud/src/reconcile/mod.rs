@@ -11,3 +11,5 @@
 //!   resources and publishes it on [`crate::live::Live::routing`].
 
 pub mod routing_snapshot;
+
+pub mod ecs_service;
