@@ -124,6 +124,8 @@ pub struct TargetRt {
     draining: AtomicBool,
     /// Woken when a draining target's last request finishes.
     pub(crate) drained: Notify,
+    /// Idle keep-alive connections to this target.
+    pub(crate) pool: crate::upstream::Pool,
     /// Health-check state and the last health reported to the control plane. Only the health
     /// tasks and the snapshot applier touch it, never the request path (std mutex: no `.await`
     /// while held).
@@ -151,6 +153,7 @@ impl TargetRt {
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             drained: Notify::new(),
+            pool: crate::upstream::Pool::default(),
             status: Mutex::new(TargetStatus { fsm: Fsm::default(), reported: None, drained_sent: false }),
         }
     }

@@ -18,6 +18,8 @@
 //!   that check targets and watch draining ones.
 //! - [`headers`]: ALB's request header rewriting and limits (pure).
 //! - [`proxy`]: the hyper server connection and the life of a request.
+//! - [`upstream`]: the target side: an HTTP/1.1 client whose connection belongs to the request
+//!   using it, and a keep-alive pool per target.
 //! - [`error`]: failures by source (downstream / upstream / internal) and the responses the load
 //!   balancer writes itself (error pages, fixed-response, redirect).
 //! - [`listener`]: listening sockets per listener port, and their bindings.
@@ -28,8 +30,10 @@
 //!   in-flight requests finish.
 //! - One immutable compiled table per snapshot, swapped whole: a request sees one snapshot from
 //!   start to end.
-//! - Request handling takes no lock: one atomic load of the table, atomics for round robin,
-//!   health class and in-flight counts. Mutexes exist only in the health tasks and the applier.
+//! - Routing takes no lock: one atomic load of the table, atomics for round robin, health class
+//!   and in-flight counts. The only lock a request touches is its target's connection pool, a
+//!   push/pop under a mutex never held across an `.await`; the others are in the health tasks and
+//!   the applier.
 //! - Health survives snapshot swaps for targets still registered (keyed by `TargetKey`), and a
 //!   health event is sent only when a target's state, reason or description changes.
 //! - No input panics: every request, header and snapshot value has a defined answer.
@@ -44,6 +48,7 @@ pub mod health;
 pub mod listener;
 pub mod proxy;
 pub mod rules;
+pub mod upstream;
 
 use std::collections::HashMap;
 use std::future::Future;

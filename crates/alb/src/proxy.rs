@@ -1,5 +1,5 @@
 //! The request path: one hyper HTTP/1.1 server connection per client, routing through the current
-//! [`Table`], forwarding over a pooled keep-alive client.
+//! [`Table`], forwarding over pooled keep-alive connections ([`crate::upstream`]).
 //!
 //! Life of a request:
 //! 1. [`decide`] (synchronous, no lock): one atomic load of the table, ALB's header limits, the load
@@ -7,7 +7,7 @@
 //!    itself (fixed-response, redirect, error page) or a chosen target counted in flight.
 //! 2. [`rewrite`]: hop-by-hop headers out, `X-Forwarded-*`, `X-Amzn-Trace-Id` and `Host` as ALB
 //!    sets them, the URI pointed at the target (path and query unchanged).
-//! 3. [`forward`]: the pooled client sends it; no response head within the load balancer's idle
+//! 3. [`forward`]: [`upstream::send`] sends it on a pooled connection; no response head within the load balancer's idle
 //!    timeout is a 504, a refused/reset/invalid exchange a 502. The response body streams back and
 //!    the in-flight count drops when it ends. A `101 Switching Protocols` bridges both upgraded
 //!    connections (WebSocket).
@@ -26,10 +26,9 @@ use http::{HeaderValue, Request, Response, StatusCode, Uri, header};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use model::routing::XffMode;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -41,9 +40,8 @@ use crate::headers::{
     is_upgrade, new_trace_id, root_trace_value, strip_hop_by_hop, trace_header,
 };
 use crate::rules::{RequestView, first_match, host_without_port};
+use crate::upstream::{self, Answer, UpstreamBody, UpstreamError};
 
-/// Target connect timeout (anchors §4.8: 10 s, then 504).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// hyper's read buffer must hold a request head over ALB's limits (16 KiB line + 64 KiB headers)
 /// so that [`check_limits`] can answer ALB's 400 instead of hyper's bare 431.
 const MAX_HEAD_BUFFER: usize = 128 * 1024;
@@ -52,8 +50,6 @@ const MAX_HEAD_BUFFER: usize = 128 * 1024;
 pub struct Shared {
     /// The current routing table; replaced whole on every snapshot.
     pub table: ArcSwap<Table>,
-    /// Keep-alive connection pool to every target.
-    pub client: Client<HttpConnector, Incoming>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -64,18 +60,7 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            // Shorter than a typical target's keep-alive, so the pool drops a connection before
-            // the target does (the race that makes ALB answer 502).
-            .pool_idle_timeout(Duration::from_secs(50))
-            .set_host(false)
-            .build(connector);
-        Self { table: ArcSwap::from_pointee(Table::default()), client }
+        Self { table: ArcSwap::from_pointee(Table::default()) }
     }
 
     /// The idle timeout of a new connection on listener `port`: the longest of its load balancers'.
@@ -305,10 +290,10 @@ fn rewrite(ctx: &ConnCtx, req: &mut Request<Incoming>, plan: &Plan) {
 async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Response<ProxyBody> {
     let client_upgrade = plan.upgrade.then(|| hyper::upgrade::on(&mut req));
     let addr = plan.guard.target().addr;
-    let mut response = match tokio::time::timeout(plan.idle, ctx.shared.client.request(req)).await {
-        Ok(Ok(response)) => response,
+    let answer = match tokio::time::timeout(plan.idle, upstream::send(req, plan.guard)).await {
+        Ok(Ok(answer)) => answer,
         Ok(Err(e)) => {
-            let err = classify(&e, addr);
+            let err = classify(e, addr);
             tracing::debug!(peer = %ctx.peer, error = %err, source = ?err.source(), "upstream failure");
             return err.response();
         }
@@ -318,43 +303,39 @@ async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Respo
             return err.response();
         }
     };
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_upgrade) = client_upgrade
-    {
-        let upstream_upgrade = hyper::upgrade::on(&mut response);
-        let guard = plan.guard;
-        tokio::spawn(async move {
-            let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
-                return;
+    match answer {
+        Answer::Response(mut response) => {
+            strip_hop_by_hop(response.headers_mut(), false);
+            response.map(ProxyBody::Upstream)
+        }
+        Answer::Upgraded(parts, upstream, early, guard) => {
+            let Some(client_upgrade) = client_upgrade else {
+                // A 101 the client did not ask for cannot be bridged.
+                return ProxyError::Upstream { addr, reason: "unsolicited 101".into() }.response();
             };
-            let mut client = TokioIo::new(client);
-            let mut upstream = TokioIo::new(upstream);
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            drop(guard);
-        });
-        let (parts, _) = response.into_parts();
-        return Response::from_parts(parts, ProxyBody::empty());
+            tokio::spawn(async move {
+                let Ok(client) = client_upgrade.await else { return };
+                let mut client = TokioIo::new(client);
+                let mut upstream = upstream;
+                if !early.is_empty() && client.write_all(&early).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                drop(guard);
+            });
+            Response::from_parts(parts, ProxyBody::empty())
+        }
     }
-    strip_hop_by_hop(response.headers_mut(), false);
-    let guard = plan.guard;
-    response.map(|body| ProxyBody::Upstream(body, guard))
 }
 
-/// Maps a client error to ALB's answer: a connect timeout is a 504, anything else a 502.
-fn classify(e: &hyper_util::client::legacy::Error, addr: SocketAddr) -> ProxyError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    let mut reason = e.to_string();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return ProxyError::UpstreamTimeout { addr };
-        }
-        reason.push_str(": ");
-        reason.push_str(&cause.to_string());
-        source = cause.source();
+/// Maps an upstream failure to ALB's answer by source: a target that does not accept the
+/// connection in time is a 504, a client body that breaks off a 400, anything else a 502.
+fn classify(e: UpstreamError, addr: SocketAddr) -> ProxyError {
+    match e {
+        UpstreamError::ConnectTimeout => ProxyError::UpstreamTimeout { addr },
+        UpstreamError::RequestBody(_) => ProxyError::BadRequest("client body ended early"),
+        other => ProxyError::Upstream { addr, reason: other.to_string() },
     }
-    ProxyError::Upstream { addr, reason }
 }
 
 /// A response body: bytes the load balancer wrote, or a target's body streamed through while its
@@ -362,7 +343,7 @@ fn classify(e: &hyper_util::client::legacy::Error, addr: SocketAddr) -> ProxyErr
 #[derive(Debug)]
 pub enum ProxyBody {
     Full(Option<Bytes>),
-    Upstream(Incoming, InFlight),
+    Upstream(UpstreamBody),
 }
 
 impl ProxyBody {
@@ -377,22 +358,22 @@ impl ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Upstream(body, _) => Pin::new(body).poll_frame(cx),
+            Self::Upstream(body) => Pin::new(body).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Full(bytes) => bytes.is_none(),
-            Self::Upstream(body, _) => body.is_end_stream(),
+            Self::Upstream(body) => body.is_end_stream(),
         }
     }
 
@@ -400,7 +381,7 @@ impl Body for ProxyBody {
         match self {
             Self::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             Self::Full(None) => SizeHint::with_exact(0),
-            Self::Upstream(body, _) => body.size_hint(),
+            Self::Upstream(body) => body.size_hint(),
         }
     }
 }

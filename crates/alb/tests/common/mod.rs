@@ -129,6 +129,13 @@ async fn answer(
             .unwrap_or(1000);
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+    if path == "/body" {
+        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        return Response::new(Full::new(body));
+    }
+    if path == "/big" {
+        return Response::new(Full::new(Bytes::from(vec![b'x'; 1 << 20])));
+    }
     if path == "/echo" {
         let mut text = String::new();
         for (k, v) in req.headers() {
@@ -339,4 +346,53 @@ pub async fn eventually(addr: SocketAddr, path: &str, pred: impl Fn(&Got) -> boo
         assert!(tokio::time::Instant::now() < deadline, "condition never held; last: {got:?}");
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
+}
+
+/// A scripted target speaking raw HTTP/1.1: for every request head it reads, it writes the next
+/// canned response; with `close_after` it closes the connection after each response.
+pub async fn raw_backend(
+    ip: &str,
+    responses: Vec<&'static [u8]>,
+    close_after: bool,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind(format!("{ip}:0")).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let responses = responses.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // Read one request head (the tests send no bodies here).
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let mut chunk = [0u8; 4096];
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    let i = seen.fetch_add(1, Ordering::SeqCst);
+                    let response = responses[i.min(responses.len() - 1)];
+                    if stream.write_all(response).await.is_err() {
+                        return;
+                    }
+                    if close_after {
+                        let _ = stream.shutdown().await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
+pub fn raw_target(addr: SocketAddr, id: &str) -> Target {
+    Target { id: id.to_owned(), port: addr.port(), addr, availability_zone: None, draining_deadline_ms: None }
 }
