@@ -260,15 +260,16 @@ impl CheckConfig {
     }
 }
 
-/// Runs one health check against `addr`.
-pub async fn probe(addr: SocketAddr, cfg: &CheckConfig) -> Outcome {
-    match timeout(cfg.timeout, probe_inner(addr, cfg)).await {
+/// Runs one health check against `addr`; `host` is the Host header (ALB sends the target's own
+/// IP and the check port, which for berth is the VPC address, not the loopback one).
+pub async fn probe(addr: SocketAddr, host: &str, cfg: &CheckConfig) -> Outcome {
+    match timeout(cfg.timeout, probe_inner(addr, host, cfg)).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::Fail(Failure::Timeout),
     }
 }
 
-async fn probe_inner(addr: SocketAddr, cfg: &CheckConfig) -> Outcome {
+async fn probe_inner(addr: SocketAddr, host: &str, cfg: &CheckConfig) -> Outcome {
     let Ok(stream) = TcpStream::connect(addr).await else {
         return Outcome::Fail(Failure::Connection);
     };
@@ -282,7 +283,7 @@ async fn probe_inner(addr: SocketAddr, cfg: &CheckConfig) -> Outcome {
         return Outcome::Fail(Failure::Connection);
     };
     let request = Request::get(cfg.path.as_str())
-        .header(header::HOST, addr.to_string())
+        .header(header::HOST, host)
         .header(header::USER_AGENT, "ELB-HealthChecker/2.0")
         .header(header::CONNECTION, "close")
         .body(Empty::new());
@@ -329,9 +330,10 @@ pub async fn check_loop(
     let mut ticker = interval(cfg.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let addr = cfg.check_addr(&target);
+    let host = format!("{}:{}", target.key.id, addr.port());
     loop {
         ticker.tick().await;
-        let outcome = probe(addr, &cfg).await;
+        let outcome = probe(addr, &host, &cfg).await;
         let health = {
             let mut status = target.lock_status();
             status.fsm = observe(status.fsm, outcome, cfg.thresholds);

@@ -431,3 +431,89 @@ async fn listeners_open_and_close_with_snapshots() {
     tokio::time::timeout(WAIT, bindings.wait_for(|b| b.is_empty())).await.unwrap().unwrap();
     plane.stop().await;
 }
+
+#[tokio::test]
+async fn conditions_redirects_and_weighted_groups() {
+    let one = Backend::start("one", "127.0.3.51").await;
+    let two = Backend::start("two", "127.0.3.52").await;
+    let three = Backend::start("three", "127.0.3.53").await;
+    let weighted = Action::Forward(Forward {
+        target_groups: vec![
+            WeightedTargetGroup { arn: "tg-1".into(), weight: 1 },
+            WeightedTargetGroup { arn: "tg-2".into(), weight: 3 },
+            WeightedTargetGroup { arn: "tg-3".into(), weight: 0 },
+        ],
+        stickiness: None,
+    });
+    let redirect = Action::Redirect(Redirect {
+        protocol: "HTTPS".into(),
+        host: "#{host}".into(),
+        port: "443".into(),
+        path: "/#{path}".into(),
+        query: "#{query}".into(),
+        status_code: 301,
+    });
+    let when = |priority: u32, conditions: Vec<Condition>, action: Action| Rule {
+        arn: format!("rule-{priority}"),
+        priority: Some(priority),
+        conditions,
+        action,
+    };
+    let rules = vec![
+        when(1, vec![Condition::PathPattern(vec!["/old/*".into()])], redirect),
+        when(
+            2,
+            vec![
+                Condition::HttpHeader { name: "X-Canary".into(), values: vec!["y*".into()] },
+                Condition::HttpRequestMethod(vec!["GET".into()]),
+            ],
+            forward("tg-3"),
+        ),
+        when(
+            3,
+            vec![Condition::QueryString(vec![QueryStringPattern {
+                key: Some("v".into()),
+                value: "2".into(),
+            }])],
+            forward("tg-2"),
+        ),
+        when(4, vec![Condition::HostHeader(vec!["*.weighted.example".into()])], weighted),
+        default_rule(not_found()),
+    ];
+    let snapshot = RoutingSnapshot {
+        generation: 1,
+        load_balancers: vec![lb("web", 80, rules)],
+        target_groups: vec![
+            group("tg-1", vec![one.target("10.0.3.51")]),
+            group("tg-2", vec![two.target("10.0.3.52")]),
+            group("tg-3", vec![three.target("10.0.3.53")]),
+        ],
+    };
+    let plane = Plane::start(snapshot).await;
+    let addr = plane.addr(80);
+
+    let got = get(addr, "shop.example.com", "/old/page?x=1").await;
+    assert_eq!(got.status, 301);
+    assert_eq!(got.headers["location"], "https://shop.example.com/old/page?x=1");
+
+    let req = |method: &str, path: &str, canary: Option<&str>| {
+        let mut b = Request::builder().method(method).uri(path).header("host", "lb.example");
+        if let Some(c) = canary {
+            b = b.header("x-canary", c);
+        }
+        b.body(Full::new(Bytes::new())).unwrap()
+    };
+    assert_eq!(send(addr, req("GET", "/", Some("YES"))).await.body, "three");
+    assert_eq!(send(addr, req("POST", "/", Some("yes"))).await.status, 404, "method is part of the rule");
+    assert_eq!(send(addr, req("GET", "/?V=2", None)).await.body, "two", "query keys are case-insensitive");
+
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..8 {
+        let got = get(addr, "a.weighted.example", "/").await;
+        *counts.entry(got.body).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get("one"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("two"), Some(&6), "{counts:?}");
+    assert_eq!(counts.get("three"), None, "weight 0 gets nothing: {counts:?}");
+    plane.stop().await;
+}
