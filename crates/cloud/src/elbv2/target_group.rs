@@ -76,6 +76,18 @@ pub struct Registration {
     pub registered_ms: i64,
     /// Set by DeregisterTargets: when the target started draining (ms since the epoch).
     pub deregistered_ms: Option<i64>,
+    /// Set when the data plane reported the target drained (no request in flight). The
+    /// deregistration is complete ([`is_registered`] is false) but, as on AWS, the API keeps
+    /// showing the target `draining` until its deregistration delay has passed.
+    #[serde(default)]
+    pub drained: bool,
+}
+
+impl Registration {
+    /// Registered and not yet done draining.
+    pub fn is_live(&self) -> bool {
+        !self.drained
+    }
 }
 
 impl Resource for TargetGroup {
@@ -151,6 +163,7 @@ pub fn register_targets(cx: &Ctx<'_>, target_group_arn: &str, targets: &[TargetR
         match tg.targets.iter_mut().find(|r| r.id == t.id && r.port == port) {
             Some(r) if r.deregistered_ms.is_some() => {
                 r.deregistered_ms = None;
+                r.drained = false;
                 r.registered_ms = now;
                 r.availability_zone = az;
             }
@@ -161,6 +174,7 @@ pub fn register_targets(cx: &Ctx<'_>, target_group_arn: &str, targets: &[TargetR
                 availability_zone: az,
                 registered_ms: now,
                 deregistered_ms: None,
+                drained: false,
             }),
         }
     }
@@ -199,22 +213,28 @@ pub fn deregister_targets(
 }
 
 /// Whether `(id, port)` is still registered in the group, including while draining. False once
-/// draining finished and the registration is gone (and when the group does not exist).
+/// draining finished (the data plane reported it drained, or its delay passed) and when the
+/// group does not exist.
 pub fn is_registered(cx: &Ctx<'_>, target_group_arn: &str, id: &str, port: u16) -> Result<bool, ApiError> {
-    Ok(find(cx, target_group_arn)?.is_some_and(|tg| tg.registration(id, port).is_some()))
+    Ok(find(cx, target_group_arn)?
+        .is_some_and(|tg| tg.registration(id, port).is_some_and(Registration::is_live)))
 }
 
-/// Removes a draining registration (the data plane reported it drained, or its delay passed).
-/// Returns whether something was removed.
+/// Marks a draining registration drained (the data plane reported no request in flight). It
+/// stays visible as `draining` until the routing reconciler removes it when its deregistration
+/// delay has passed. Returns whether something changed.
 pub fn finish_draining(cx: &Ctx<'_>, target_group_arn: &str, id: &str, port: u16) -> Result<bool, ApiError> {
     let Some(mut tg) = find(cx, target_group_arn)? else {
         return Ok(false);
     };
-    let before = tg.targets.len();
-    tg.targets.retain(|r| !(r.id == id && r.port == port && r.deregistered_ms.is_some()));
-    if tg.targets.len() == before {
+    let Some(r) = tg
+        .targets
+        .iter_mut()
+        .find(|r| r.id == id && r.port == port && r.deregistered_ms.is_some() && !r.drained)
+    else {
         return Ok(false);
-    }
+    };
+    r.drained = true;
     cx.put(&tg)?;
     Ok(true)
 }

@@ -215,6 +215,7 @@ mod tests {
             availability_zone: None,
             registered_ms: 0,
             deregistered_ms: draining.then_some(5),
+            drained: false,
         }
     }
 

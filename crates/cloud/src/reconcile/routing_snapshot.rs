@@ -40,11 +40,11 @@ use crate::elbv2::attributes;
 use crate::elbv2::listener::Listener;
 use crate::elbv2::load_balancer::LoadBalancer;
 use crate::elbv2::rule::{self, Rule};
-use crate::elbv2::target_group::{self, TargetGroup};
+use crate::elbv2::target_group::{self, Registration, TargetGroup};
 use crate::store::{StoreError, Tx};
 
 /// How long after a draining deadline the reconciler removes a registration the data plane did
-/// not report drained.
+/// not report drained (one it did report is removed at the deadline).
 pub const DRAIN_GRACE_MS: i64 = 1000;
 
 /// The longest the reconciler sleeps without a store change (a safety net; wake-ups are
@@ -112,6 +112,13 @@ fn ms(d: Duration) -> i64 {
 /// The deadline (ms since the epoch) of a draining registration.
 pub fn draining_deadline_ms(tg: &TargetGroup, deregistered_ms: i64, timing: Timing) -> i64 {
     deregistered_ms.saturating_add(ms(timing.deregistration_delay(tg.deregistration_delay_seconds())))
+}
+
+/// When a deregistered registration leaves the store: at its deadline once the data plane reported
+/// it drained, [`DRAIN_GRACE_MS`] later otherwise.
+pub fn removal_ms(tg: &TargetGroup, reg: &Registration, timing: Timing) -> Option<i64> {
+    let deadline = draining_deadline_ms(tg, reg.deregistered_ms?, timing);
+    Some(if reg.drained { deadline } else { deadline + DRAIN_GRACE_MS })
 }
 
 /// Builds the snapshot (with generation 0) from stored resources. Pure.
@@ -256,6 +263,7 @@ fn target_group_snapshot(
     let targets = tg
         .targets
         .iter()
+        .filter(|r| r.is_live())
         .filter_map(|r| {
             let ip: IpAddr = r.id.parse().ok()?;
             Some(routing::Target {
@@ -320,12 +328,9 @@ pub fn reconcile_once(cloud: &Cloud, address_map: &dyn AddressMap) -> Result<Opt
         for (region, mut tg) in regions {
             let before = tg.targets.len();
             let tg_ref = tg.clone();
-            tg.targets.retain(|r| {
-                r.deregistered_ms
-                    .is_none_or(|d| draining_deadline_ms(&tg_ref, d, timing) + DRAIN_GRACE_MS > now_ms)
-            });
+            tg.targets.retain(|r| removal_ms(&tg_ref, r, timing).is_none_or(|t| t > now_ms));
             if tg.targets.len() != before {
-                tracing::debug!(target_group = %tg.target_group_arn, "draining finished without a report");
+                tracing::debug!(target_group = %tg.target_group_arn, "deregistration delay over");
                 tx.put(&region, &tg)?;
                 if let Some(s) =
                     stored.target_groups.iter_mut().find(|t| t.target_group_arn == tg.target_group_arn)
@@ -442,7 +447,7 @@ mod tests {
     use crate::elbv2::action::{FixedResponseConfig, ForwardConfig, TargetGroupTuple};
     use crate::elbv2::load_balancer::Zone;
     use crate::elbv2::rule::{RuleCondition, ValuesConfig};
-    use crate::elbv2::target_group::{HealthCheck, Registration};
+    use crate::elbv2::target_group::HealthCheck;
 
     const LB: &str =
         "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/ecs-alb/0123456789abcdef";
@@ -559,6 +564,7 @@ mod tests {
             availability_zone: Some("us-east-1a".into()),
             registered_ms: 0,
             deregistered_ms,
+            drained: false,
         }
     }
 
@@ -653,6 +659,20 @@ mod tests {
         let t = Timing { fast: true };
         assert_eq!(t.deregistration_delay(0), Duration::ZERO);
         assert_eq!(t.interval(30), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn drained_targets_leave_the_data_plane_and_the_store_at_their_deadline() {
+        let mut s = stored(0);
+        s.target_groups[0].targets[1].drained = true;
+        let snap = build(&s, &LoopbackMap, Timing { fast: false }, 10_000);
+        assert_eq!(snap.target_group(TG).unwrap().targets.len(), 1, "a drained target is not routed");
+        let tg = &s.target_groups[0];
+        assert_eq!(removal_ms(tg, &tg.targets[1], Timing { fast: false }), Some(305_000));
+        assert_eq!(removal_ms(tg, &tg.targets[0], Timing { fast: false }), None);
+        s.target_groups[0].targets[1].drained = false;
+        let tg = &s.target_groups[0];
+        assert_eq!(removal_ms(tg, &tg.targets[1], Timing { fast: false }), Some(305_000 + DRAIN_GRACE_MS));
     }
 
     #[test]
