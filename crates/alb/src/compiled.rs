@@ -92,6 +92,8 @@ pub enum CompiledAction {
 pub struct ForwardAction {
     pub groups: Vec<Arc<GroupRt>>,
     pub weights: Vec<u32>,
+    /// Target-group stickiness: how long the `AWSALBTG` cookie pins a client to a group.
+    pub stickiness: Option<Duration>,
     /// Request counter for the weighted choice (unused with a single group).
     counter: AtomicUsize,
 }
@@ -107,6 +109,16 @@ impl ForwardAction {
             }
         }
     }
+
+    /// With stickiness, the group an `AWSALBTG` cookie value names, if it is still part of this
+    /// action with a weight above 0.
+    pub fn sticky_group(&self, cookie: &str) -> Option<&Arc<GroupRt>> {
+        self.groups
+            .iter()
+            .zip(&self.weights)
+            .find(|(g, w)| **w > 0 && g.sticky_token == cookie)
+            .map(|(g, _)| g)
+    }
 }
 
 /// A target group as the request path and the health checker see it.
@@ -118,6 +130,8 @@ pub struct GroupRt {
     pub check: Arc<CheckConfig>,
     /// Every registered target, draining ones included (selection skips them).
     pub targets: Vec<Arc<TargetRt>>,
+    /// The `AWSALBTG` cookie value naming this group (opaque to clients, like AWS's).
+    pub sticky_token: String,
     /// Per-group round-robin position.
     counter: AtomicUsize,
 }
@@ -161,6 +175,7 @@ pub fn build(snapshot: &RoutingSnapshot, registry: &mut HashMap<TargetKey, Arc<T
             in_use: tg.in_use,
             check: Arc::new(CheckConfig::compile(&tg.health_check)),
             targets,
+            sticky_token: sticky_token(&tg.arn),
             counter: AtomicUsize::new(0),
         };
         groups.insert(tg.arn.clone(), Arc::new(group));
@@ -219,11 +234,23 @@ fn compile_action(action: &Action, groups: &HashMap<String, Arc<GroupRt>>) -> Co
                 .iter()
                 .filter_map(|wtg| groups.get(&wtg.arn).map(|g| (g.clone(), wtg.weight)))
                 .unzip();
-            CompiledAction::Forward(ForwardAction { groups, weights, counter: AtomicUsize::new(0) })
+            CompiledAction::Forward(ForwardAction {
+                groups,
+                weights,
+                stickiness: forward.stickiness,
+                counter: AtomicUsize::new(0),
+            })
         }
         Action::FixedResponse { status_code, content_type, body } => CompiledAction::Fixed(
             FixedResponse::compile(*status_code, content_type.as_deref(), body.as_deref()),
         ),
         Action::Redirect(redirect) => CompiledAction::Redirect(redirect.clone()),
     }
+}
+
+/// A stable, opaque cookie value for a target group: FNV-1a of its ARN, in hex.
+fn sticky_token(arn: &str) -> String {
+    let hash =
+        arn.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{hash:016x}")
 }

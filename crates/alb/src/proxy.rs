@@ -156,6 +156,8 @@ struct Plan {
     forwarded_port: HeaderValue,
     /// The `Host` to send when it differs from the client's.
     host: Option<String>,
+    /// Target-group stickiness: the group's cookie value and its lifetime.
+    set_cookie: Option<(String, Duration)>,
 }
 
 /// Routes a request: `Ok` when it goes to a target, `Err` with the response the load balancer
@@ -218,9 +220,16 @@ fn decide(ctx: &ConnCtx, req: &Request<Incoming>) -> Result<Plan, Response<Proxy
         }
         CompiledAction::Forward(forward) => forward,
     };
-    let Some(target) = forward.pick_group().and_then(|group| group.pick()) else {
+    // Target-group stickiness: a valid AWSALBTG cookie names the group, when it can serve.
+    let sticky = forward.stickiness.and_then(|_| sticky_cookie(req.headers()));
+    let picked = sticky
+        .and_then(|token| forward.sticky_group(token))
+        .and_then(|group| group.pick().map(|t| (group, t)))
+        .or_else(|| forward.pick_group().and_then(|group| group.pick().map(|t| (group, t))));
+    let Some((group, target)) = picked else {
         return Err(ProxyError::NoTarget.response());
     };
+    let set_cookie = forward.stickiness.map(|duration| (group.sticky_token.clone(), duration));
     let host = if lb.preserve_host_header {
         None
     } else if host_full.is_empty() {
@@ -238,6 +247,7 @@ fn decide(ctx: &ConnCtx, req: &Request<Incoming>) -> Result<Plan, Response<Proxy
         drop_invalid_header_fields: lb.drop_invalid_header_fields,
         forwarded_port: port.forwarded_port.clone(),
         host,
+        set_cookie,
     })
 }
 
@@ -290,7 +300,9 @@ fn rewrite(ctx: &ConnCtx, req: &mut Request<Incoming>, plan: &Plan) {
 async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Response<ProxyBody> {
     let client_upgrade = plan.upgrade.then(|| hyper::upgrade::on(&mut req));
     let addr = plan.guard.target().addr;
-    let answer = match tokio::time::timeout(plan.idle, upstream::send(req, plan.guard)).await {
+    let Plan { guard, idle, set_cookie, .. } = plan;
+    let plan = StickyPlan { set_cookie };
+    let answer = match tokio::time::timeout(idle, upstream::send(req, guard)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(e)) => {
             let err = classify(e, addr);
@@ -306,6 +318,14 @@ async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Respo
     match answer {
         Answer::Response(mut response) => {
             strip_hop_by_hop(response.headers_mut(), false);
+            if let Some((token, duration)) = &plan.set_cookie {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                for cookie in sticky_set_cookies(token, now + duration.as_secs()) {
+                    if let Ok(value) = HeaderValue::try_from(cookie) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                }
+            }
             response.map(ProxyBody::Upstream)
         }
         Answer::Upgraded(parts, upstream, early, guard) => {
@@ -326,6 +346,59 @@ async fn forward(ctx: &ConnCtx, mut req: Request<Incoming>, plan: Plan) -> Respo
             Response::from_parts(parts, ProxyBody::empty())
         }
     }
+}
+
+/// What `forward` still needs after the plan's guard moved into the upstream call.
+struct StickyPlan {
+    set_cookie: Option<(String, Duration)>,
+}
+
+/// The value of an `AWSALBTG` (or `AWSALBTGCORS`) cookie in the request, if any.
+fn sticky_cookie(headers: &http::HeaderMap) -> Option<&str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
+        line.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            matches!(name, "AWSALBTG" | "AWSALBTGCORS").then_some(value)
+        })
+    })
+}
+
+/// The two cookies ALB sets for target-group stickiness (the CORS one for cross-site requests).
+pub fn sticky_set_cookies(token: &str, expires_epoch: u64) -> [String; 2] {
+    let expires = http_date(expires_epoch);
+    [
+        format!("AWSALBTG={token}; Expires={expires}; Path=/"),
+        format!("AWSALBTGCORS={token}; Expires={expires}; Path=/; SameSite=None; Secure"),
+    ]
+}
+
+/// An IMF-fixdate (`Thu, 26 Nov 2026 11:37:40 GMT`) for seconds since the epoch.
+pub fn http_date(epoch: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let days = epoch / 86_400;
+    let secs = epoch % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        day,
+        MONTHS[(month - 1).clamp(0, 11) as usize],
+        year,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Maps an upstream failure to ALB's answer by source: a target that does not accept the
@@ -383,5 +456,41 @@ impl Body for ProxyBody {
             Self::Full(None) => SizeHint::with_exact(0),
             Self::Upstream(body) => body.size_hint(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        let cases = [
+            (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+            (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
+            (1_795_693_060, "Thu, 26 Nov 2026 11:37:40 GMT"),
+            (4_102_444_799, "Thu, 31 Dec 2099 23:59:59 GMT"),
+        ];
+        for (epoch, expected) in cases {
+            assert_eq!(http_date(epoch), expected, "{epoch}");
+        }
+    }
+
+    #[test]
+    fn sticky_cookies() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(sticky_cookie(&headers), None);
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1; AWSALBTG=abc; b=2"));
+        assert_eq!(sticky_cookie(&headers), Some("abc"));
+        let mut cors = http::HeaderMap::new();
+        cors.append(header::COOKIE, HeaderValue::from_static("x=y"));
+        cors.append(header::COOKIE, HeaderValue::from_static("AWSALBTGCORS=def"));
+        assert_eq!(sticky_cookie(&cors), Some("def"));
+        let [plain, cross] = sticky_set_cookies("abc", 0);
+        assert_eq!(plain, "AWSALBTG=abc; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/");
+        assert_eq!(
+            cross,
+            "AWSALBTGCORS=abc; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=None; Secure"
+        );
     }
 }

@@ -517,3 +517,52 @@ async fn conditions_redirects_and_weighted_groups() {
     assert_eq!(counts.get("three"), None, "weight 0 gets nothing: {counts:?}");
     plane.stop().await;
 }
+
+#[tokio::test]
+async fn target_group_stickiness_pins_a_client_to_its_group() {
+    let one = Backend::start("one", "127.0.3.61").await;
+    let two = Backend::start("two", "127.0.3.62").await;
+    let sticky = Action::Forward(Forward {
+        target_groups: vec![
+            WeightedTargetGroup { arn: "tg-1".into(), weight: 1 },
+            WeightedTargetGroup { arn: "tg-2".into(), weight: 1 },
+        ],
+        stickiness: Some(Duration::from_secs(3600)),
+    });
+    let snapshot = RoutingSnapshot {
+        generation: 1,
+        load_balancers: vec![lb("web", 80, vec![default_rule(sticky)])],
+        target_groups: vec![
+            group("tg-1", vec![one.target("10.0.3.61")]),
+            group("tg-2", vec![two.target("10.0.3.62")]),
+        ],
+    };
+    let plane = Plane::start(snapshot).await;
+    let addr = plane.addr(80);
+    let first = get(addr, "lb.example", "/").await;
+    let cookies: Vec<&str> =
+        first.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies[0].starts_with("AWSALBTG=")
+            && cookies[0].contains("; Expires=")
+            && cookies[0].ends_with("; Path=/")
+    );
+    assert!(cookies[1].starts_with("AWSALBTGCORS=") && cookies[1].ends_with("SameSite=None; Secure"));
+    let pair = cookies[0].split(';').next().unwrap().to_owned();
+    for _ in 0..4 {
+        let req = Request::get("/")
+            .header("host", "lb.example")
+            .header("cookie", &pair)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        assert_eq!(send(addr, req).await.body, first.body, "the cookie keeps the group");
+    }
+    // Without the cookie the weights apply again: both groups answer.
+    let mut names = HashSet::new();
+    for _ in 0..4 {
+        names.insert(get(addr, "lb.example", "/").await.body);
+    }
+    assert_eq!(names.len(), 2);
+    plane.stop().await;
+}
