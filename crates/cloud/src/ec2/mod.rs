@@ -295,9 +295,40 @@ pub(crate) fn page<T>(
     Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
 }
 
+/// `docs/ec2-operations.md`: the operations berth implements, generated from [`Operation::ALL`].
+pub fn operations_doc() -> String {
+    let mut doc = String::from(
+        "# EC2 operations berth implements\n\n\
+         Generated from `cloud::ec2::Operation::ALL` by the test `ec2::tests::operations_doc_is_current`\n\
+         (`cargo test -p cloud operations_doc_is_current` rewrites this file when it is stale). Do not edit.\n\n",
+    );
+    doc.push_str(&format!("{} operations:\n\n", Operation::ALL.len()));
+    for op in Operation::ALL {
+        doc.push_str(&format!(
+            "- [{op}](https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_{op}.html)\n"
+        ));
+    }
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tidy test, as rust-analyzer has: the committed list must match the code.
+    #[test]
+    fn operations_doc_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ec2-operations.md");
+        let want = operations_doc();
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            std::fs::write(&path, &want).unwrap();
+            panic!(
+                "docs/ec2-operations.md was out of date with ec2::Operation::ALL; it has been regenerated. \
+                 Review and commit it, then run the tests again."
+            );
+        }
+    }
 
     #[test]
     fn paging_walks_every_item_once() {

@@ -133,10 +133,12 @@ pub fn create_managed(cx: &Ctx<'_>, spec: ManagedInterface) -> Result<NetworkInt
     let subnet = subnet::load(cx, &spec.subnet_id)?;
     let groups = load_groups(cx, &subnet, &spec.group_ids)?;
     let ip = allocate_address(cx, &subnet, None)?;
-    let attachment_prefix = if spec.owner == "amazon-elb" { "ela-attach" } else { "eni-attach" };
+    // NAT gateways forward traffic that is not theirs: AWS turns the check off on their interface.
+    let source_dest_check = spec.interface_type != "nat_gateway";
     let eni = NetworkInterface {
         attachment: Some(Attachment {
-            attachment_id: ids::ec2(attachment_prefix),
+            // AWS's own attachments (load balancers, NAT gateways, Fargate) are `ela-attach-…`.
+            attachment_id: ids::ec2("ela-attach"),
             instance_id: None,
             instance_owner_id: spec.owner.clone(),
             device_index: 1,
@@ -147,6 +149,7 @@ pub fn create_managed(cx: &Ctx<'_>, spec: ManagedInterface) -> Result<NetworkInt
         requester_managed: true,
         requester_id: Some(spec.owner),
         status: "in-use".into(),
+        source_dest_check,
         ..new_interface(cx, &subnet, ip, groups, spec.description, spec.interface_type)
     };
     cx.put(&eni)?;
@@ -664,6 +667,193 @@ mod tests {
         let used: HashSet<_> = n.hosts().filter(|a| !is_reserved(n, *a)).collect();
         assert_eq!(used.len(), 11);
         assert_eq!(first_free(n, &used, &HashSet::new()), None);
+    }
+
+    // === create_managed over a real store ===
+
+    use serde_json::json;
+
+    use crate::{Cloud, Config};
+
+    fn cloud() -> (tempfile::TempDir, Cloud) {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = Cloud::open(Config {
+            default_region: "us-east-1".into(),
+            data_dir: dir.path().to_path_buf(),
+            endpoint: "http://127.0.0.1:0".into(),
+            fast: false,
+        })
+        .unwrap();
+        (dir, cloud)
+    }
+
+    fn input<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A VPC with one subnet and one security group: `(vpc, subnet, group)` ids.
+    fn network(cx: &Ctx<'_>, vpc_cidr: &str, subnet_cidr: &str) -> (String, String, String) {
+        let vpc = super::super::vpc::create_vpc(cx, input(json!({"CidrBlock": vpc_cidr}))).unwrap();
+        let vpc_id = serde_json::to_value(vpc).unwrap()["vpc"]["vpcId"].as_str().unwrap().to_string();
+        let subnet = super::super::subnet::create_subnet(
+            cx,
+            input(json!({"VpcId": vpc_id, "CidrBlock": subnet_cidr, "AvailabilityZone": format!("{}a", cx.region)})),
+        )
+        .unwrap();
+        let subnet_id =
+            serde_json::to_value(subnet).unwrap()["subnet"]["subnetId"].as_str().unwrap().to_string();
+        let sg = security_group::create_security_group(
+            cx,
+            input(json!({"GroupName": "private-sg", "GroupDescription": "d", "VpcId": vpc_id})),
+        )
+        .unwrap();
+        let group_id = serde_json::to_value(sg).unwrap()["groupId"].as_str().unwrap().to_string();
+        (vpc_id, subnet_id, group_id)
+    }
+
+    fn managed(subnet_id: &str, group_id: &str, owner: &str, description: &str) -> ManagedInterface {
+        ManagedInterface {
+            subnet_id: subnet_id.into(),
+            group_ids: vec![group_id.into()],
+            description: description.into(),
+            owner: owner.into(),
+            interface_type: "interface".into(),
+        }
+    }
+
+    fn describe(cx: &Ctx<'_>, filters: serde_json::Value) -> Vec<String> {
+        let out = describe_network_interfaces(cx, input(json!({ "Filter": filters }))).unwrap();
+        serde_json::to_value(out).unwrap()["networkInterfaceSet"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["networkInterfaceId"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn managed_interfaces_take_addresses_show_up_and_block_deletes() {
+        let (_dir, cloud) = cloud();
+        cloud
+            .transact("us-east-1", |cx| {
+                let (_, subnet_id, group_id) = network(cx, "10.0.0.0/16", "10.0.2.0/24");
+                let elb =
+                    create_managed(cx, managed(&subnet_id, &group_id, "amazon-elb", "ELB app/ecs-alb/1"))?;
+                let task = create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task"))?;
+                assert_eq!(elb.private_ip_address, "10.0.2.4");
+                assert_eq!(task.private_ip_address, "10.0.2.5");
+                assert_eq!(task.private_dns_name, "ip-10-0-2-5.ec2.internal");
+                assert_eq!(task.availability_zone, "us-east-1a");
+                let subnet = super::super::subnet::load(cx, &subnet_id)?;
+                assert_eq!(super::super::subnet::available_ip_address_count(cx, &subnet)?, 249);
+
+                // DescribeNetworkInterfaces sees them with the filters terraform and ECS use.
+                let f = |name: &str, v: &str| json!({"Name": name, "Value": [v]});
+                assert_eq!(
+                    describe(cx, json!([f("attachment.instance-owner-id", "amazon-elb")])),
+                    [elb.network_interface_id.clone()]
+                );
+                assert_eq!(
+                    describe(
+                        cx,
+                        json!([
+                            f("description", "ELB app/ecs-alb/1"),
+                            f("attachment.instance-owner-id", "amazon-elb")
+                        ])
+                    ),
+                    [elb.network_interface_id.clone()]
+                );
+                assert_eq!(describe(cx, json!([f("group-id", &group_id)])).len(), 2);
+                assert_eq!(
+                    describe(cx, json!([f("subnet-id", &subnet_id), f("requester-managed", "true")])).len(),
+                    2
+                );
+                assert_eq!(
+                    describe(cx, json!([f("private-ip-address", "10.0.2.5")])),
+                    [task.network_interface_id.clone()]
+                );
+                assert_eq!(describe(cx, json!([f("status", "in-use")])).len(), 2);
+                assert!(describe(cx, json!([f("attachment.instance-owner-id", "someone-else")])).is_empty());
+
+                // They keep their subnet and group alive.
+                let e = super::super::subnet::delete_subnet(cx, input(json!({"SubnetId": subnet_id})))
+                    .unwrap_err();
+                assert_eq!(e.code, "DependencyViolation");
+                let e = security_group::delete_security_group(cx, input(json!({"GroupId": group_id})))
+                    .unwrap_err();
+                assert_eq!(
+                    (e.code.as_ref(), e.message.as_str()),
+                    ("DependencyViolation", format!("resource {group_id} has a dependent object").as_str())
+                );
+                // Users cannot delete them.
+                let e = delete_network_interface(
+                    cx,
+                    input(json!({"NetworkInterfaceId": task.network_interface_id})),
+                )
+                .unwrap_err();
+                assert_eq!(e.code, "InvalidNetworkInterface.InUse");
+
+                // Deleting is idempotent and frees the address for the next interface.
+                delete_managed(cx, &elb.network_interface_id)?;
+                delete_managed(cx, &elb.network_interface_id)?;
+                let again = create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task 2"))?;
+                assert_eq!(again.private_ip_address, "10.0.2.4");
+                delete_managed(cx, &again.network_interface_id)?;
+                delete_managed(cx, &task.network_interface_id)?;
+                security_group::delete_security_group(cx, input(json!({"GroupId": group_id})))?;
+                super::super::subnet::delete_subnet(cx, input(json!({"SubnetId": subnet_id})))?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn addresses_whose_loopback_alias_is_taken_in_any_region_are_skipped() {
+        let (_dir, cloud) = cloud();
+        let first = cloud
+            .transact("us-east-1", |cx| {
+                let (_, subnet_id, group_id) = network(cx, "10.0.0.0/16", "10.0.2.0/24");
+                create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task"))
+            })
+            .unwrap();
+        assert_eq!(first.private_ip_address, "10.0.2.4");
+        // The same CIDRs in another region would map 10.0.2.4 onto the same 127.0.2.4.
+        let second = cloud
+            .transact("eu-west-1", |cx| {
+                let (_, subnet_id, group_id) = network(cx, "10.0.0.0/16", "10.0.2.0/24");
+                create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task"))
+            })
+            .unwrap();
+        assert_eq!(second.private_ip_address, "10.0.2.5");
+        assert_eq!(second.private_dns_name, "ip-10-0-2-5.eu-west-1.compute.internal");
+        // A different first octet shares the alias too (172.0.2.x -> 127.0.2.x).
+        let third = cloud
+            .transact("us-east-1", |cx| {
+                let (_, subnet_id, group_id) = network(cx, "172.0.0.0/16", "172.0.2.0/24");
+                create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task"))
+            })
+            .unwrap();
+        assert_eq!(third.private_ip_address, "172.0.2.6");
+    }
+
+    #[test]
+    fn a_full_subnet_refuses_another_interface_and_bad_ids_fail_like_aws() {
+        let (_dir, cloud) = cloud();
+        cloud
+            .transact("us-east-1", |cx| {
+                let (_, subnet_id, group_id) = network(cx, "10.0.0.0/16", "10.0.9.0/28");
+                for _ in 0..11 {
+                    create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task"))?;
+                }
+                let e = create_managed(cx, managed(&subnet_id, &group_id, "amazon-aws", "task")).unwrap_err();
+                assert_eq!((e.code.as_ref(), e.status), ("InsufficientFreeAddressesInSubnet", 400));
+                let e = create_managed(cx, managed("subnet-0000", &group_id, "amazon-aws", "t")).unwrap_err();
+                assert_eq!(e.code, "InvalidSubnetID.NotFound");
+                let e = create_managed(cx, managed(&subnet_id, "sg-0000", "amazon-aws", "t")).unwrap_err();
+                assert_eq!(e.code, "InvalidGroup.NotFound");
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
