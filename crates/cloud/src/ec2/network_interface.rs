@@ -751,7 +751,7 @@ mod tests {
                 let f = |name: &str, v: &str| json!({"Name": name, "Value": [v]});
                 assert_eq!(
                     describe(cx, json!([f("attachment.instance-owner-id", "amazon-elb")])),
-                    [elb.network_interface_id.clone()]
+                    vec![elb.network_interface_id.clone()]
                 );
                 assert_eq!(
                     describe(
@@ -761,7 +761,7 @@ mod tests {
                             f("attachment.instance-owner-id", "amazon-elb")
                         ])
                     ),
-                    [elb.network_interface_id.clone()]
+                    vec![elb.network_interface_id.clone()]
                 );
                 assert_eq!(describe(cx, json!([f("group-id", &group_id)])).len(), 2);
                 assert_eq!(
@@ -770,7 +770,7 @@ mod tests {
                 );
                 assert_eq!(
                     describe(cx, json!([f("private-ip-address", "10.0.2.5")])),
-                    [task.network_interface_id.clone()]
+                    vec![task.network_interface_id.clone()]
                 );
                 assert_eq!(describe(cx, json!([f("status", "in-use")])).len(), 2);
                 assert!(describe(cx, json!([f("attachment.instance-owner-id", "someone-else")])).is_empty());
