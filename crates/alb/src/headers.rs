@@ -39,6 +39,19 @@ pub fn check_limits(request_line_len: usize, headers: &HeaderMap) -> Result<(), 
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those the `Connection` header names.
 /// With `keep_upgrade`, `Connection` and `Upgrade` stay (a WebSocket handshake needs both).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages carry none or one of these: look first (name comparisons, no hashing), and
+    // remove only what is there.
+    let is_hop = |name: &HeaderName| {
+        (!keep_upgrade && (name == header::CONNECTION || name == header::UPGRADE))
+            || name == KEEP_ALIVE
+            || name == PROXY_CONNECTION
+            || name == header::TE
+            || name == header::TRAILER
+            || name == header::TRANSFER_ENCODING
+    };
+    if !headers.keys().any(is_hop) {
+        return;
+    }
     if !keep_upgrade {
         if let Some(connection) = headers.remove(header::CONNECTION) {
             remove_connection_tokens(headers, &connection);
