@@ -30,7 +30,7 @@ use super::{Failure, KeyValuePair, Tag, includes, page, validate_tags};
 use crate::api::ApiError;
 use crate::ec2::network_interface::{self, ManagedInterface};
 use crate::ec2::{subnet, vpc};
-use crate::store::{Resource, StoreError};
+use crate::store::{Resource, Store, StoreError};
 use crate::{Cloud, Ctx, epoch_seconds, ids, iso8601};
 
 /// How long a stopped task stays describable (AWS: about an hour).
@@ -940,8 +940,8 @@ fn iso(t: Option<f64>) -> Value {
 }
 
 /// The task with this runtime id, in whichever region it lives.
-pub fn find_by_id(cloud: &Cloud, task_id: &str) -> Result<Option<Task>, StoreError> {
-    cloud.store.transaction(|tx| {
+pub fn find_by_id(store: &Store, task_id: &str) -> Result<Option<Task>, StoreError> {
+    store.transaction(|tx| {
         Ok(tx.list_all_regions::<Task>()?.into_iter().map(|(_, t)| t).find(|t| t.task_id == task_id))
     })
 }
@@ -1030,7 +1030,7 @@ pub fn metadata_v4_container(
     task_id: &str,
     container: &str,
 ) -> Result<Option<Value>, StoreError> {
-    let Some(t) = find_by_id(cloud, task_id)? else {
+    let Some(t) = find_by_id(&cloud.store, task_id)? else {
         return Ok(None);
     };
     Ok(t.containers.iter().find(|c| c.name == container).map(|c| container_metadata(&t, c)))
@@ -1038,7 +1038,7 @@ pub fn metadata_v4_container(
 
 /// The task metadata document (`${ECS_CONTAINER_METADATA_URI_V4}/task`).
 pub fn metadata_v4_task(cloud: &Cloud, task_id: &str) -> Result<Option<Value>, StoreError> {
-    let Some(t) = find_by_id(cloud, task_id)? else {
+    let Some(t) = find_by_id(&cloud.store, task_id)? else {
         return Ok(None);
     };
     let cpu_units = t.cpu.as_deref().and_then(|c| c.parse::<f64>().ok()).unwrap_or(0.0);
@@ -1076,7 +1076,7 @@ pub type ContainerPids = Vec<(String, Option<u32>)>;
 
 /// The pids of a task's running containers (for the metadata endpoint's `/stats`).
 pub fn container_pids(cloud: &Cloud, task_id: &str) -> Result<Option<ContainerPids>, StoreError> {
-    Ok(find_by_id(cloud, task_id)?.map(|t| {
+    Ok(find_by_id(&cloud.store, task_id)?.map(|t| {
         t.containers
             .iter()
             .map(|c| (c.name.clone(), (c.last_status == "RUNNING").then_some(c.pid).flatten()))
@@ -1084,16 +1084,25 @@ pub fn container_pids(cloud: &Cloud, task_id: &str) -> Result<Option<ContainerPi
     }))
 }
 
-/// Every task of a cluster's service, for `berth logs <service>` (any region).
-pub fn tasks_of_service(cloud: &Cloud, service_name: &str) -> Result<Vec<Task>, StoreError> {
-    cloud.store.transaction(|tx| {
-        Ok(tx
-            .list_all_regions::<Task>()?
-            .into_iter()
-            .map(|(_, t)| t)
-            .filter(|t| t.service_name.as_deref() == Some(service_name))
-            .collect())
-    })
+/// Every task of services named `service_name` (in any cluster and region), oldest first, for
+/// `berth logs <service>`. `cluster/service` narrows it to one cluster.
+pub fn tasks_of_service(store: &Store, service_name: &str) -> Result<Vec<Task>, StoreError> {
+    let (cluster, name) = match service_name.split_once('/') {
+        Some((c, n)) => (Some(c), n),
+        None => (None, service_name),
+    };
+    let mut tasks: Vec<Task> = store.transaction(|tx| {
+        Ok::<_, StoreError>(
+            tx.list_all_regions::<Task>()?
+                .into_iter()
+                .map(|(_, t)| t)
+                .filter(|t| t.service_name.as_deref() == Some(name))
+                .filter(|t| cluster.is_none_or(|c| t.cluster_name() == c))
+                .collect(),
+        )
+    })?;
+    tasks.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+    Ok(tasks)
 }
 
 #[cfg(test)]
