@@ -23,6 +23,8 @@ pub enum Command {
     Up(UpArgs),
     /// Print the shell exports that point terraform and the AWS CLI at berth.
     Env(EnvArgs),
+    /// Print the captured stdout/stderr of a service's tasks or of one task.
+    Logs(crate::logs::LogsArgs),
 }
 
 /// Where berth listens and keeps its state.
@@ -47,6 +49,11 @@ pub struct UpArgs {
     /// `GET /_berth/load-balancers` shows the real address of every listener.
     #[arg(long, default_value = "prefer", env = "BERTH_LISTENER_PORTS", value_parser = crate::load_balancing::parse_port_mapping)]
     pub listener_ports: crate::load_balancing::PortMapping,
+    /// Run IMAGE as the program at PATH (repeatable; wins over `berth.toml [images]`). Without a
+    /// mapping, an image runs the executable named like its last path segment found beside
+    /// berth, then on PATH.
+    #[arg(long = "image", value_name = "IMAGE=PATH", value_parser = crate::tasks::parse_image_mapping)]
+    pub images: Vec<(String, PathBuf)>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +73,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up(args) => {
             server::up(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs(args) => {
+            crate::logs::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Env(args) => {

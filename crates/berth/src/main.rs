@@ -5,7 +5,10 @@
 
 mod cli;
 mod load_balancing;
+mod logs;
 mod server;
+mod task_metadata;
+mod tasks;
 
 use std::process::ExitCode;
 

@@ -58,12 +58,18 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     .with_context(|| format!("opening berth's state in {}", args.data_dir.display()))?;
     let cloud = Arc::new(cloud);
     let load_balancing = crate::load_balancing::start(Arc::clone(&cloud), args.listener_ports).await?;
+    let tasks = crate::tasks::start(
+        Arc::clone(&cloud),
+        crate::tasks::TasksConfig { data_dir: args.data_dir.clone(), images: args.images.clone() },
+    )
+    .await?;
 
     let app = Router::new()
         .route("/_berth/health", get(berth_health))
         .route("/_localstack/health", get(localstack_health))
         .with_state(Arc::clone(&cloud))
         .merge(load_balancing.router(Arc::clone(&cloud)))
+        .merge(crate::task_metadata::router(Arc::clone(&cloud)))
         .merge(cloud::edge::router(Arc::clone(&cloud)));
 
     let endpoint_file = args.data_dir.join(ENDPOINT_FILE);
@@ -77,6 +83,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     let _ = std::fs::remove_file(&endpoint_file);
+    tasks.stop().await;
     load_balancing.stop().await;
     served.context("serving the AWS endpoint")?;
     tracing::info!("berth stopped");
