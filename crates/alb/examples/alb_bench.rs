@@ -2,8 +2,12 @@
 //!
 //! Listens on `$BENCH_LISTEN` (default `127.0.0.1:8080`); `/product-svc*` → 127.0.0.11:3000 and
 //! 127.0.0.12:3000, `/user-svc*` → 127.0.0.13:3000 and 127.0.0.14:3000, anything else the fixed
-//! 404 "Not Found"; `/health` checked every 5 s. `$BENCH_WORKERS` sets the tokio worker threads
-//! (default: available parallelism). Serves until SIGTERM or SIGINT.
+//! 404 "Not Found"; `/health` checked every 5 s. Connections are served by `$BENCH_WORKERS`
+//! thread-per-core workers (default: available parallelism, so 1 under `taskset -c 1`); the
+//! control loop and health checks run on one more, mostly idle, thread. With
+//! `BENCH_SERVING=runtime`, connections are served instead on a multi-thread tokio runtime of
+//! `$BENCH_WORKERS` threads (`alb::start`, as berth does by default), for comparison. Serves until
+//! SIGTERM or SIGINT.
 //!
 //! ```sh
 //! cargo build --release -p alb --example alb_bench
@@ -15,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alb::{AlbConfig, PortMapping};
+use alb::{AlbConfig, PortMapping, Serving};
 use model::routing::*;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
@@ -23,15 +27,22 @@ use tokio::sync::{mpsc, watch};
 fn main() -> Result<(), Box<dyn Error>> {
     let listen: SocketAddr =
         std::env::var("BENCH_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
-    if let Some(workers) = std::env::var("BENCH_WORKERS").ok().and_then(|w| w.parse::<usize>().ok()) {
-        runtime.worker_threads(workers.max(1));
+    let workers = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse::<usize>().ok())
+        .and_then(std::num::NonZeroUsize::new)
+        .or_else(|| std::thread::available_parallelism().ok())
+        .unwrap_or(std::num::NonZeroUsize::MIN);
+    if std::env::var("BENCH_SERVING").is_ok_and(|s| s == "runtime") {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(workers.get()).enable_all().build()?;
+        return runtime.block_on(serve(listen, Serving::CallerRuntime));
     }
-    runtime.build()?.block_on(serve(listen))
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(serve(listen, Serving::Workers(workers)))
 }
 
-async fn serve(listen: SocketAddr) -> Result<(), Box<dyn Error>> {
+async fn serve(listen: SocketAddr, serving: Serving) -> Result<(), Box<dyn Error>> {
     let (_snapshots_tx, snapshots) = watch::channel(Arc::new(seed(listen.port())));
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut term = signal(SignalKind::terminate())?;
@@ -43,7 +54,7 @@ async fn serve(listen: SocketAddr) -> Result<(), Box<dyn Error>> {
         }
     };
     let config = AlbConfig { bind_ip: listen.ip(), ports: PortMapping::Exact };
-    let plane = alb::start(config, snapshots, events_tx, shutdown).await?;
+    let plane = alb::start_serving(config, serving, snapshots, events_tx, shutdown).await?;
     for binding in plane.bindings() {
         eprintln!("alb_bench: listener {} on {}", binding.port, binding.addr);
     }

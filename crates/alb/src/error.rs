@@ -26,6 +26,8 @@ pub enum AlbError {
     Bind { port: u16, addr: SocketAddr, source: std::io::Error },
     #[error("listener port {port} + offset {offset} is not a port")]
     PortOverflow { port: u16, offset: u16 },
+    #[error("start serving workers: {0}")]
+    Workers(std::io::Error),
 }
 
 /// Which side of the proxy a failure belongs to.

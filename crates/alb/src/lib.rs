@@ -23,6 +23,7 @@
 //! - [`error`]: failures by source (downstream / upstream / internal) and the responses the load
 //!   balancer writes itself (error pages, fixed-response, redirect).
 //! - [`listener`]: listening sockets per listener port, and their bindings.
+//! - [`workers`]: where connections are served: the caller's runtime, or thread-per-core workers.
 //!
 //! # Architecture invariants
 //! - A request is routed only to healthy targets, or, when a group has none, to all its targets
@@ -37,6 +38,25 @@
 //! - Health survives snapshot swaps for targets still registered (keyed by `TargetKey`), and a
 //!   health event is sent only when a target's state, reason or description changes.
 //! - No input panics: every request, header and snapshot value has a defined answer.
+//!
+//! # Behaviour choices where AWS is silent or berth is local
+//! - `Host` is forwarded as ALB does by default: the client's host, with the listener port (as
+//!   the API shows it) appended unless it is 80 or 443; `preserve_host_header` keeps it as sent.
+//!   `X-Forwarded-Port` is also the API's port, not the host port berth really listens on.
+//! - Several load balancers on one port: the one whose DNS name is the Host (without port,
+//!   case-insensitive); a lone one answers any Host; otherwise a plain-text 404 lists the names.
+//! - Fixed responses get `; charset=utf-8` appended to text content types, and `text/plain;
+//!   charset=utf-8` when none is configured. Redirects leave out the port when it is the
+//!   protocol's default; `#{path}` includes its leading `/` and a `/` written just before it in
+//!   the template is not doubled (AWS's default path is `/#{path}`).
+//! - A rule with a weighted forward picks groups deterministically (request `n` of every
+//!   `sum(weights)`), not randomly: same proportions, reproducible tests.
+//! - Health: a target is probed by its own task on its own clock; health checks of `HTTPS`
+//!   groups speak plain HTTP. Groups with checks disabled report `unavailable` and are routed to
+//!   like healthy ones.
+//! - Malformed requests that hyper itself rejects get hyper's bare 400/431/414, not ALB's page;
+//!   requests within hyper's limits but over ALB's (16 KiB line or header, 64 KiB of headers) get
+//!   ALB's 400 page.
 
 #![forbid(unsafe_code)]
 
@@ -49,6 +69,7 @@ pub mod listener;
 pub mod proxy;
 pub mod rules;
 pub mod upstream;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -62,11 +83,13 @@ use tokio::task::JoinHandle;
 
 pub use error::AlbError;
 pub use listener::{BoundLoadBalancer, ListenerBinding};
+pub use workers::Serving;
 
 use crate::balance::TargetRt;
 use crate::health::Supervisor;
 use crate::listener::Listeners;
 use crate::proxy::Shared;
+use crate::workers::Workers;
 
 /// How the data plane listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,26 +142,55 @@ impl DataPlaneHandle {
     }
 }
 
-/// Starts the data plane: applies the current snapshot (its listener ports are bound before this
-/// returns, so `PortMapping::Exact` fails here), then follows `snapshots` until `shutdown`
-/// resolves. When the snapshot sender goes away, the last snapshot keeps being served.
+/// Starts the data plane, serving connections on the caller's runtime: applies the current
+/// snapshot (its listener ports are bound before this returns, so `PortMapping::Exact` fails
+/// here), then follows `snapshots` until `shutdown` resolves. When the snapshot sender goes away,
+/// the last snapshot keeps being served.
 pub async fn start(
     config: AlbConfig,
+    snapshots: watch::Receiver<Arc<RoutingSnapshot>>,
+    events: mpsc::UnboundedSender<DataPlaneEvent>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<DataPlaneHandle, AlbError> {
+    start_serving(config, Serving::CallerRuntime, snapshots, events, shutdown).await
+}
+
+/// [`start`], choosing where client connections are served: [`Serving::Workers`] runs them on the
+/// data plane's own thread-per-core workers (the fast configuration, see [`workers`]). The
+/// control loop and health checks stay on the caller's runtime either way.
+pub async fn start_serving(
+    config: AlbConfig,
+    serving: Serving,
     mut snapshots: watch::Receiver<Arc<RoutingSnapshot>>,
     events: mpsc::UnboundedSender<DataPlaneEvent>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<DataPlaneHandle, AlbError> {
     let shared = Arc::new(Shared::new());
+    let workers = match serving {
+        Serving::CallerRuntime => None,
+        Serving::Workers(n) => Some(Workers::start(n, shared.live.clone()).map_err(AlbError::Workers)?),
+    };
+    let handles = workers.as_ref().map(|w| w.handles.clone()).unwrap_or_default();
     let (conn_stop_tx, conn_stop_rx) = watch::channel(false);
     let mut plane = Plane {
         shared: shared.clone(),
         registry: HashMap::new(),
         supervisor: Supervisor::default(),
-        listeners: Listeners::new(config, shared, conn_stop_rx),
+        listeners: Listeners::new(config, shared, conn_stop_rx, handles),
         events,
     };
     let first = snapshots.borrow_and_update().clone();
-    let bindings = plane.apply(&first, true)?;
+    let bindings = match plane.apply(&first, true) {
+        Ok(bindings) => bindings,
+        Err(e) => {
+            plane.supervisor.stop();
+            plane.listeners.close_all();
+            if let Some(workers) = workers {
+                workers.stop().await;
+            }
+            return Err(e);
+        }
+    };
     let (bindings_tx, bindings_rx) = watch::channel(bindings);
 
     let task = tokio::spawn(async move {
@@ -167,6 +219,9 @@ pub async fn start(
         plane.listeners.close_all();
         let _ = conn_stop_tx.send(true);
         bindings_tx.send_replace(Vec::new());
+        if let Some(workers) = workers {
+            workers.stop().await;
+        }
         tracing::info!("data plane stopped");
     });
     Ok(DataPlaneHandle { bindings: bindings_rx, task })

@@ -33,10 +33,11 @@ pub struct BoundLoadBalancer {
     pub dns_name: String,
 }
 
-/// An open listening socket; dropping it stops accepting (open connections finish).
+/// An open listening socket; dropping it stops accepting on every worker (open connections
+/// finish).
 struct Open {
     addr: SocketAddr,
-    _stop: oneshot::Sender<()>,
+    _stops: Vec<oneshot::Sender<()>>,
 }
 
 /// The set of open listening sockets.
@@ -44,12 +45,19 @@ pub(crate) struct Listeners {
     config: AlbConfig,
     shared: Arc<Shared>,
     conn_shutdown: watch::Receiver<bool>,
+    /// The worker runtimes accepting on every socket; empty: the caller's runtime does.
+    workers: Vec<tokio::runtime::Handle>,
     open: BTreeMap<u16, Open>,
 }
 
 impl Listeners {
-    pub fn new(config: AlbConfig, shared: Arc<Shared>, conn_shutdown: watch::Receiver<bool>) -> Self {
-        Self { config, shared, conn_shutdown, open: BTreeMap::new() }
+    pub fn new(
+        config: AlbConfig,
+        shared: Arc<Shared>,
+        conn_shutdown: watch::Receiver<bool>,
+        workers: Vec<tokio::runtime::Handle>,
+    ) -> Self {
+        Self { config, shared, conn_shutdown, workers, open: BTreeMap::new() }
     }
 
     /// Opens the ports `table` has and this set does not, closes the others. With `strict`, the
@@ -71,16 +79,39 @@ impl Listeners {
                 Ok(listener) => {
                     let addr =
                         listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.config.bind_ip, 0));
-                    tracing::info!(port = routes.port, %addr, "listener open");
-                    let (stop_tx, stop_rx) = oneshot::channel();
-                    tokio::spawn(accept_loop(
-                        listener,
-                        routes.port,
-                        self.shared.clone(),
-                        stop_rx,
-                        self.conn_shutdown.clone(),
-                    ));
-                    self.open.insert(routes.port, Open { addr, _stop: stop_tx });
+                    tracing::info!(port = routes.port, %addr, workers = self.workers.len(), "listener open");
+                    let mut stops = Vec::new();
+                    let mut spawn =
+                        |listener: std::net::TcpListener, runtime: Option<&tokio::runtime::Handle>| {
+                            let (stop_tx, stop_rx) = oneshot::channel();
+                            let task = accept_loop(
+                                listener,
+                                routes.port,
+                                self.shared.clone(),
+                                stop_rx,
+                                self.conn_shutdown.clone(),
+                            );
+                            match runtime {
+                                Some(runtime) => drop(runtime.spawn(task)),
+                                None => drop(tokio::spawn(task)),
+                            }
+                            stops.push(stop_tx);
+                        };
+                    if self.workers.is_empty() {
+                        spawn(listener, None);
+                    } else {
+                        // Every worker accepts on its own copy of the socket (one file description:
+                        // the kernel hands each connection to one of them).
+                        for runtime in &self.workers {
+                            match listener.try_clone() {
+                                Ok(copy) => spawn(copy, Some(runtime)),
+                                Err(e) => {
+                                    tracing::error!(port = routes.port, error = %e, "socket not shared")
+                                }
+                            }
+                        }
+                    }
+                    self.open.insert(routes.port, Open { addr, _stops: stops });
                 }
                 Err(e) if strict => return Err(e),
                 Err(e) => tracing::error!(error = %e, "listener not opened"),
@@ -89,7 +120,7 @@ impl Listeners {
         Ok(())
     }
 
-    fn bind(&self, port: u16) -> Result<TcpListener, AlbError> {
+    fn bind(&self, port: u16) -> Result<std::net::TcpListener, AlbError> {
         let ip = self.config.bind_ip;
         let exact = |port: u16| {
             let addr = SocketAddr::new(ip, port);
@@ -146,19 +177,27 @@ fn with_port(e: AlbError, listener_port: u16) -> AlbError {
 }
 
 /// Binds synchronously (so a snapshot's ports are open, or have failed, before `apply` returns).
-fn bind_now(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind_now(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let std_listener = std::net::TcpListener::bind(addr)?;
     std_listener.set_nonblocking(true)?;
-    TcpListener::from_std(std_listener)
+    Ok(std_listener)
 }
 
+/// Accepts on `listener` (registered with the runtime this runs on) until stopped.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     port: u16,
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
     conn_shutdown: watch::Receiver<bool>,
 ) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!(port, error = %e, "listener not registered");
+            return;
+        }
+    };
     loop {
         tokio::select! {
             _ = &mut stop => return,

@@ -50,6 +50,8 @@ const MAX_HEAD_BUFFER: usize = 128 * 1024;
 pub struct Shared {
     /// The current routing table; replaced whole on every snapshot.
     pub table: ArcSwap<Table>,
+    /// Open client connections (a stopping worker waits for them).
+    pub live: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -60,7 +62,7 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     pub fn new() -> Self {
-        Self { table: ArcSwap::from_pointee(Table::default()) }
+        Self { table: ArcSwap::from_pointee(Table::default()), live: Arc::default() }
     }
 
     /// The idle timeout of a new connection on listener `port`: the longest of its load balancers'.
@@ -99,6 +101,7 @@ pub async fn serve_connection(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let _live = crate::workers::LiveConn::new(&shared.live);
     let _ = stream.set_nodelay(true);
     let idle = shared.idle_timeout(port);
     let ip = peer.ip();

@@ -67,36 +67,61 @@ pub struct Conn {
     idle_since: Instant,
 }
 
-/// Idle keep-alive connections to one target.
-#[derive(Debug, Default)]
+impl Conn {
+    /// False when the target has closed (or written to) this idle connection. Costs no syscall
+    /// while the reactor has seen no event on it: tokio answers `WouldBlock` from its cached
+    /// readiness.
+    fn looks_alive(&self) -> bool {
+        let mut probe = [0u8; 1];
+        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+/// Idle keep-alive connections to one target, in one slot per serving thread
+/// ([`crate::workers::slot`]): a connection is reused by the thread whose reactor it is registered
+/// with.
+#[derive(Debug)]
 pub struct Pool {
-    // A std mutex around a push/pop: held for nanoseconds, never across an `.await`.
-    idle: Mutex<Vec<Conn>>,
+    // Std mutexes around a push/pop: held for nanoseconds, never across an `.await`, and with
+    // one slot per worker, uncontended.
+    slots: [Mutex<Vec<Conn>>; crate::workers::SLOTS],
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self { slots: std::array::from_fn(|_| Mutex::new(Vec::new())) }
+    }
 }
 
 impl Pool {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        let slot = &self.slots[crate::workers::slot() % crate::workers::SLOTS];
+        slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn take(&self) -> Option<Conn> {
         let now = Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        while let Some(conn) = idle.pop() {
-            if now.duration_since(conn.idle_since) < POOL_IDLE {
+        loop {
+            let conn = self.slot().pop()?;
+            if now.duration_since(conn.idle_since) < POOL_IDLE && conn.looks_alive() {
                 return Some(conn);
             }
         }
-        None
     }
 
     fn put(&self, mut conn: Conn) {
         conn.idle_since = Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.slot();
         if idle.len() < POOL_MAX {
             idle.push(conn);
         }
     }
 
-    /// Closes every idle connection (the target left the snapshot, or for tests).
+    /// Closes every idle connection.
     pub fn clear(&self) {
-        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        for slot in &self.slots {
+            slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        }
     }
 }
 

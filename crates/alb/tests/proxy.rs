@@ -566,3 +566,36 @@ async fn target_group_stickiness_pins_a_client_to_its_group() {
     assert_eq!(names.len(), 2);
     plane.stop().await;
 }
+
+#[tokio::test]
+async fn thread_per_core_workers_serve_the_same_routes() {
+    let a = Backend::start("a", "127.0.3.71").await;
+    let b = Backend::start("b", "127.0.3.72").await;
+    let workers = alb::Serving::Workers(std::num::NonZeroUsize::new(2).unwrap());
+    let mut plane =
+        Plane::start_serving(one_group_snapshot(vec![a.target("10.0.3.71"), b.target("10.0.3.72")]), workers)
+            .await;
+    plane.wait_state("10.0.3.71", TargetHealthState::Healthy).await;
+    plane.wait_state("10.0.3.72", TargetHealthState::Healthy).await;
+    let addr = plane.addr(80);
+    let mut names = HashSet::new();
+    for _ in 0..8 {
+        let got = get(addr, "lb.example", "/").await;
+        assert_eq!(got.status, 200);
+        names.insert(got.body);
+    }
+    assert_eq!(names.len(), 2, "{names:?}");
+    // Keep-alive connections from several client tasks at once.
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                assert_eq!(get(addr, "lb.example", "/slow?ms=1").await.status, 200);
+            }
+        }));
+    }
+    for c in clients {
+        tokio::time::timeout(WAIT, c).await.unwrap().unwrap();
+    }
+    plane.stop().await;
+}

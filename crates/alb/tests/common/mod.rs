@@ -233,11 +233,15 @@ pub struct Plane {
 
 impl Plane {
     pub async fn start(snapshot: RoutingSnapshot) -> Self {
+        Self::start_serving(snapshot, alb::Serving::CallerRuntime).await
+    }
+
+    pub async fn start_serving(snapshot: RoutingSnapshot, serving: alb::Serving) -> Self {
         let (snapshots, rx) = watch::channel(Arc::new(snapshot));
         let (events_tx, events) = mpsc::unbounded_channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let config = AlbConfig { ports: PortMapping::Ephemeral, ..AlbConfig::default() };
-        let handle = alb::start(config, rx, events_tx, async move {
+        let handle = alb::start_serving(config, serving, rx, events_tx, async move {
             let _ = stop_rx.await;
         })
         .await
