@@ -2,7 +2,8 @@
 //! Balancer, fed by the control plane's routing snapshots.
 //!
 //! # Boundary
-//! [`start`] consumes a `watch::Receiver<Arc<RoutingSnapshot>>` and emits
+//! [`start`] (or [`start_serving`], to serve on thread-per-core workers) consumes a
+//! `watch::Receiver<Arc<RoutingSnapshot>>` and emits
 //! [`DataPlaneEvent`]s (target health changes, drained targets) on an `mpsc::UnboundedSender`.
 //! It never reads the store and knows no AWS API: everything it serves comes from the snapshot,
 //! and everything it learns goes back as events. Where each listener really listens is published
@@ -27,7 +28,7 @@
 //!
 //! # Architecture invariants
 //! - A request is routed only to healthy targets, or, when a group has none, to all its targets
-//!   that are not draining (ALB fail-open). A draining target never gets a new request; its
+//!   that are not draining, `initial` ones included (ALB fail-open). A draining target never gets a new request; its
 //!   in-flight requests finish.
 //! - One immutable compiled table per snapshot, swapped whole: a request sees one snapshot from
 //!   start to end.
@@ -45,8 +46,8 @@
 //!   `X-Forwarded-Port` is also the API's port, not the host port berth really listens on.
 //! - Several load balancers on one port: the one whose DNS name is the Host (without port,
 //!   case-insensitive); a lone one answers any Host; otherwise a plain-text 404 lists the names.
-//! - Fixed responses get `; charset=utf-8` appended to text content types, and `text/plain;
-//!   charset=utf-8` when none is configured. Redirects leave out the port when it is the
+//! - Fixed responses get `; charset=utf-8` appended to the configured content type (unless it
+//!   names a charset), and `text/plain; charset=utf-8` when none is configured. Redirects leave out the port when it is the
 //!   protocol's default; `#{path}` includes its leading `/` and a `/` written just before it in
 //!   the template is not doubled (AWS's default path is `/#{path}`).
 //! - A rule with a weighted forward picks groups deterministically (request `n` of every
