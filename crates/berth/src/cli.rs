@@ -25,6 +25,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print the captured stdout/stderr of a service's tasks or of one task.
     Logs(crate::logs::LogsArgs),
+    /// Show the load balancers of a running berth and where each listener really listens.
+    Status(crate::load_balancing::StatusArgs),
 }
 
 /// Where berth listens and keeps its state.
@@ -77,6 +79,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Logs(args) => {
             crate::logs::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(args) => {
+            crate::load_balancing::status_command(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Env(args) => {

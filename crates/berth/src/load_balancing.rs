@@ -251,6 +251,117 @@ pub fn status(
     Status { load_balancers }
 }
 
+/// `berth status`: where a running berth serves its load balancers.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The data dir of the running berth to ask.
+    #[arg(long, default_value = ".berth", env = "BERTH_DATA_DIR")]
+    pub data_dir: std::path::PathBuf,
+    /// Ask this endpoint instead of the one the running berth recorded.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Print `GET /_berth/load-balancers` as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints every load balancer of a running berth with the real address of each listener.
+pub async fn status_command(args: StatusArgs) -> anyhow::Result<()> {
+    let endpoint = match args.endpoint {
+        Some(e) => e,
+        None => crate::server::recorded_endpoint(&args.data_dir)
+            .with_context(|| format!("reading {}", args.data_dir.display()))?
+            .with_context(|| {
+                format!(
+                    "no berth is running with data dir {} (start one with `berth up`)",
+                    args.data_dir.display()
+                )
+            })?,
+    };
+    let body = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        http_get(&endpoint, "/_berth/load-balancers"),
+    )
+    .await
+    .with_context(|| format!("{endpoint} did not answer within 10 s"))??;
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .with_context(|| format!("{endpoint} answered something that is not JSON"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return Ok(());
+    }
+    print!("{}", render_status(&endpoint, &value));
+    Ok(())
+}
+
+/// The human form of `GET /_berth/load-balancers`.
+fn render_status(endpoint: &str, v: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("berth at {endpoint}\n");
+    let lbs = v["loadBalancers"].as_array().cloned().unwrap_or_default();
+    if lbs.is_empty() {
+        out.push_str("no load balancers\n");
+    }
+    for lb in &lbs {
+        let s = |k: &str| lb[k].as_str().unwrap_or("?").to_string();
+        let _ = writeln!(out, "{} ({}, {}) {}", s("name"), s("state"), s("region"), s("dnsName"));
+        let listeners = lb["listeners"].as_array().cloned().unwrap_or_default();
+        if listeners.is_empty() {
+            out.push_str("  no listeners\n");
+        }
+        for l in &listeners {
+            let _ = writeln!(
+                out,
+                "  {} {} -> {}  {}",
+                l["protocol"].as_str().unwrap_or("?"),
+                l["port"],
+                l["address"].as_str().unwrap_or("(not served yet)"),
+                l["url"].as_str().unwrap_or(""),
+            );
+        }
+    }
+    out
+}
+
+/// A plain HTTP/1.1 GET of `path` on `http://host:port`; the body of a 200 answer.
+async fn http_get(endpoint: &str, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let authority = endpoint.strip_prefix("http://").unwrap_or(endpoint).trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("connecting to {endpoint} (is berth running?)"))?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        anyhow::bail!("{endpoint}{path} answered {status}");
+    }
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        return Ok(dechunk(body));
+    }
+    Ok(body.to_string())
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(after.get(..n).unwrap_or(after));
+        rest = after.get(n..).unwrap_or("").trim_start_matches("\r\n");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +374,22 @@ mod tests {
         assert_eq!(parse_port_mapping("offset:8000"), Ok(PortMapping::Offset(8000)));
         assert!(parse_port_mapping("offset:x").is_err());
         assert!(parse_port_mapping("80").is_err());
+    }
+
+    #[test]
+    fn status_is_readable() {
+        let v = serde_json::json!({"loadBalancers": [{
+            "name": "ecs-alb", "state": "active", "region": "us-east-1",
+            "dnsName": "ecs-alb-1.us-east-1.elb.localhost",
+            "listeners": [{"protocol": "HTTP", "port": 80, "address": "127.0.0.1:80",
+                           "url": "http://ecs-alb-1.us-east-1.elb.localhost/"}]}]});
+        let text = render_status("http://127.0.0.1:4566", &v);
+        assert!(text.contains("ecs-alb (active, us-east-1) ecs-alb-1.us-east-1.elb.localhost"), "{text}");
+        assert!(
+            text.contains("HTTP 80 -> 127.0.0.1:80  http://ecs-alb-1.us-east-1.elb.localhost/"),
+            "{text}"
+        );
+        assert!(render_status("e", &serde_json::json!({"loadBalancers": []})).contains("no load balancers"));
+        assert_eq!(dechunk("5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"), "hello!");
     }
 }

@@ -140,6 +140,14 @@ fn a_listener_routes_to_a_healthy_target_and_health_checks_report_aws_reasons() 
     })
     .expect("the listener never got an address");
     assert!(url.starts_with(&format!("http://{dns}:")), "{url}");
+    // `berth status` tells the same.
+    let status = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["status", "--data-dir"])
+        .arg(&berth.data_dir)
+        .output()
+        .expect("berth status");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success() && text.contains(&url) && text.contains("traffic-alb (active"), "{text}");
 
     // Healthy within a few of the fast 1 s checks.
     let healthy = wait_for(patience(Duration::from_secs(20)), || {
