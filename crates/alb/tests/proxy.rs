@@ -599,3 +599,75 @@ async fn thread_per_core_workers_serve_the_same_routes() {
     }
     plane.stop().await;
 }
+
+#[tokio::test]
+async fn silent_target_times_out_over_http_and_passes_tcp_checks() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.3.81:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let target = Target {
+        id: "10.0.3.81".into(),
+        port: addr.port(),
+        addr,
+        availability_zone: None,
+        draining_deadline_ms: None,
+    };
+    let mut http = group("tg-http", vec![target.clone()]);
+    http.health_check.timeout = Duration::from_millis(50);
+    let mut tcp = group("tg-tcp", vec![target]);
+    tcp.health_check.protocol = "TCP".into();
+    let snapshot = RoutingSnapshot {
+        generation: 1,
+        load_balancers: vec![lb(
+            "web",
+            80,
+            vec![rule(1, "/tcp*", forward("tg-tcp")), default_rule(forward("tg-http"))],
+        )],
+        target_groups: vec![http, tcp],
+    };
+    let mut plane = Plane::start(snapshot).await;
+    let timed_out = plane
+        .wait_event("http check timeout", |e| {
+            matches!(e, DataPlaneEvent::Health { key, health }
+                if key.target_group_arn == "tg-http" && health.state == TargetHealthState::Unhealthy)
+        })
+        .await;
+    let DataPlaneEvent::Health { health, .. } = timed_out else { unreachable!() };
+    assert_eq!(health.reason, Some(TargetHealthReason::Timeout));
+    assert_eq!(health.description.as_deref(), Some("Request timed out"));
+    plane
+        .wait_event("tcp check passes", |e| {
+            matches!(e, DataPlaneEvent::Health { key, health }
+                if key.target_group_arn == "tg-tcp" && health.state == TargetHealthState::Healthy)
+        })
+        .await;
+    plane.stop().await;
+}
+
+#[tokio::test]
+async fn least_outstanding_requests_avoids_the_busy_target() {
+    let a = Backend::start("a", "127.0.3.91").await;
+    let b = Backend::start("b", "127.0.3.92").await;
+    let mut snapshot = one_group_snapshot(vec![a.target("10.0.3.91"), b.target("10.0.3.92")]);
+    snapshot.target_groups[0].algorithm = Algorithm::LeastOutstandingRequests;
+    let plane = Plane::start(snapshot).await;
+    let addr = plane.addr(80);
+    let slow = tokio::spawn(async move { get(addr, "lb.example", "/slow?ms=800").await });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while a.hits.load(Ordering::SeqCst) + b.hits.load(Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let idle = if a.hits.load(Ordering::SeqCst) == 1 { "b" } else { "a" };
+    for _ in 0..4 {
+        assert_eq!(get(addr, "lb.example", "/").await.body, idle);
+    }
+    assert_eq!(slow.await.unwrap().status, 200);
+    plane.stop().await;
+}
