@@ -110,8 +110,8 @@ fn invalid(msg: impl Into<String>) -> ApiError {
     EcsError::invalid(msg).into()
 }
 
-/// Checks a service's load balancers against its task definition and ELBv2.
-pub fn validate(cx: &Ctx<'_>, lbs: &[LoadBalancer], td: &TaskDefinition) -> Result<(), ApiError> {
+/// Checks that each load balancer's container and port exist in the task definition.
+pub fn validate_containers(lbs: &[LoadBalancer], td: &TaskDefinition) -> Result<(), ApiError> {
     if lbs.len() > 5 {
         return Err(invalid("loadBalancers can have at most 5 items."));
     }
@@ -132,6 +132,14 @@ pub fn validate(cx: &Ctx<'_>, lbs: &[LoadBalancer], td: &TaskDefinition) -> Resu
                 "The container {container_name} did not have a container port {port} defined."
             )));
         }
+    }
+    Ok(())
+}
+
+/// Checks a service's load balancers against its task definition and ELBv2, in ECS's order.
+pub fn validate(cx: &Ctx<'_>, lbs: &[LoadBalancer], td: &TaskDefinition) -> Result<(), ApiError> {
+    validate_containers(lbs, td)?;
+    for lb in lbs {
         if lb.load_balancer_name.is_some() && lb.target_group_arn.is_none() {
             return Err(invalid("Classic load balancers are not supported by berth; use a target group."));
         }

@@ -917,11 +917,15 @@ pub fn update_service(cx: &Ctx<'_>, input: UpdateServiceInput) -> Result<Service
         }
         s.desired_count = n;
     }
+    // What changes is checked again; a desired-count change alone checks nothing else (the
+    // target groups may be losing their listeners while terraform destroys the stack).
+    let mut td_changed = false;
     let td = match &input.task_definition {
         Some(r) => {
             let td = load_task_definition(cx, r)?;
             if td.task_definition_arn != s.task_definition {
                 redeploy = true;
+                td_changed = true;
             }
             td
         }
@@ -938,22 +942,34 @@ pub fn update_service(cx: &Ctx<'_>, input: UpdateServiceInput) -> Result<Service
         s.capacity_provider_strategy = strategy;
         redeploy = true;
     }
-    validate_launch(s.launch_type.as_deref(), &s.capacity_provider_strategy, &td)?;
+    if td_changed || redeploy {
+        validate_launch(s.launch_type.as_deref(), &s.capacity_provider_strategy, &td)?;
+    }
     let fargate = s.runs_on_fargate();
+    let mut network_changed = false;
     if let Some(n) = normalise_network(input.network_configuration)
         && Some(&n) != s.network_configuration.as_ref()
     {
         s.network_configuration = Some(n);
         redeploy = true;
+        network_changed = true;
     }
-    validate_network(cx, s.network_configuration.as_ref(), &td, fargate)?;
+    if td_changed || network_changed {
+        validate_network(cx, s.network_configuration.as_ref(), &td, fargate)?;
+    }
+    let mut lbs_changed = false;
     if let Some(lbs) = input.load_balancers
         && lbs != s.load_balancers
     {
         s.load_balancers = lbs;
         redeploy = true;
+        lbs_changed = true;
     }
-    load_balancer::validate(cx, &s.load_balancers, &td)?;
+    if lbs_changed {
+        load_balancer::validate(cx, &s.load_balancers, &td)?;
+    } else if td_changed {
+        load_balancer::validate_containers(&s.load_balancers, &td)?;
+    }
     if let Some(v) = input.platform_version
         && s.platform_version.as_deref() != Some(v.as_str())
     {
