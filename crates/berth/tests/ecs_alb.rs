@@ -296,8 +296,15 @@ fn a_service_behind_an_alb_registers_rolls_without_loss_and_replaces_unhealthy_t
         .json();
     wait_running(&berth, CLUSTER, 2, Duration::from_secs(30), |_| true);
 
-    // Deleting the service deregisters every target and stops every task.
-    berth.aws(&["ecs", "delete-service", "--cluster", CLUSTER, "--service", SERVICE, "--force"]).json();
+    // terraform destroy's order: the listener rule goes first, then the service is scaled to 0
+    // (which must not check the target group again) and deleted; every target is deregistered.
+    let rules = berth.aws(&["elbv2", "describe-rules", "--listener-arn", &listener]).json();
+    let rule = rules["Rules"].as_array().unwrap().iter().find(|r| r["IsDefault"] == false).unwrap();
+    berth.aws(&["elbv2", "delete-rule", "--rule-arn", &s(&rule["RuleArn"])]).json();
+    berth
+        .aws(&["ecs", "update-service", "--cluster", CLUSTER, "--service", SERVICE, "--desired-count", "0"])
+        .json();
+    berth.aws(&["ecs", "delete-service", "--cluster", CLUSTER, "--service", SERVICE]).json();
     assert_eventually!(
         berth.aws(&["ecs", "describe-services", "--cluster", CLUSTER, "--services", SERVICE]).json()["services"]
             [0]["status"]

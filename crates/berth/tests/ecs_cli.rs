@@ -439,6 +439,48 @@ fn a_restarted_berth_replaces_its_tasks_and_leaves_no_process_behind() {
         assert!(text.contains(&format!("{id} | ")), "{id} missing from:\n{text}");
     }
 
+    // berth logs -f follows the service: a replacement task's output shows up too.
+    let mut follow = Command::new(BERTH)
+        .args(["logs", "product-svc", "-f", "--data-dir"])
+        .arg(&berth.data_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        let mut stdout = follow.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let victim = after[0]["taskArn"].as_str().unwrap().to_string();
+    let victim_prefix = format!("{} | ", id_of(&victim));
+    assert_eventually!(seen.lock().unwrap().contains(&victim_prefix), Duration::from_secs(10));
+    berth.aws(&["ecs", "stop-task", "--cluster", "c", "--task", &victim]).json();
+    let replaced = wait_running(&berth, "c", 2, Duration::from_secs(20), |ts| {
+        ts.iter().all(|t| t["taskArn"] != victim.as_str())
+    });
+    let newcomer = replaced.iter().find(|t| !after.iter().any(|a| a["taskArn"] == t["taskArn"])).unwrap();
+    let newcomer_id = id_of(newcomer["taskArn"].as_str().unwrap());
+    let newcomer_prefix = format!("{newcomer_id} | ");
+    assert_eventually!(
+        seen.lock().unwrap().contains(&newcomer_prefix),
+        Duration::from_secs(10),
+        "berth logs -f did not pick up the replacement task {newcomer_id}"
+    );
+    assert!(Command::new("kill").args(["-INT", &follow.id().to_string()]).status().unwrap().success());
+    let status = follow.wait().unwrap();
+    assert!(status.success(), "berth logs -f ends cleanly on Ctrl-C: {status}");
+    reader.join().unwrap();
+
     // A clean stop stops every task.
     let endpoint = berth.endpoint.clone();
     berth.stop();
