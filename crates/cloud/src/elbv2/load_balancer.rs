@@ -395,13 +395,6 @@ pub fn create_load_balancer(
 ) -> Result<LoadBalancersOutput, ApiError> {
     validate_name(&input.name)?;
     tags::validate(&input.tags)?;
-    if input.tags.len() > tags::MAX_TAGS {
-        return Err(Elbv2Error::TooManyTags(
-            "The quota for the number of tags that can be assigned to a load balancer has been reached"
-                .into(),
-        )
-        .into());
-    }
     let lb_type = input.lb_type.unwrap_or_else(|| "application".into());
     match lb_type.as_str() {
         "application" => {}

@@ -26,6 +26,9 @@ pub struct Tag {
 /// Checks tags given to a Create call or AddTags: no key twice, keys 1..128, values ≤ 256,
 /// no `aws:` prefix.
 pub fn validate(tags: &[Tag]) -> Result<(), Elbv2Error> {
+    if tags.len() > MAX_TAGS {
+        return Err(too_many());
+    }
     for (i, t) in tags.iter().enumerate() {
         if t.key.is_empty() || t.key.chars().count() > 128 {
             return Err(Elbv2Error::constraint(
@@ -65,12 +68,15 @@ pub fn merge(existing: &[Tag], added: &[Tag]) -> Result<Vec<Tag>, Elbv2Error> {
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(Elbv2Error::TooManyTags(
-            "The quota for the number of tags that can be assigned to a load balancer has been reached"
-                .into(),
-        ));
+        return Err(too_many());
     }
     Ok(out)
+}
+
+fn too_many() -> Elbv2Error {
+    Elbv2Error::TooManyTags(
+        "The quota for the number of tags that can be assigned to a load balancer has been reached".into(),
+    )
 }
 
 /// A taggable ELBv2 resource, found by ARN.
