@@ -15,6 +15,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use model::health::TargetKey;
 use serde::{Deserialize, Serialize};
 
 use super::attributes::{self, Attribute};
@@ -158,30 +159,43 @@ pub fn load_balancer_arns(cx: &Ctx<'_>, target_group_arn: &str) -> Result<Vec<St
 pub fn register_targets(cx: &Ctx<'_>, target_group_arn: &str, targets: &[TargetRef]) -> Result<(), ApiError> {
     let mut tg = load(cx, target_group_arn)?;
     let now = now_ms(cx);
+    let mut fresh: Vec<TargetKey> = Vec::new();
     for t in targets {
         let (port, az) = check_target(cx, &tg, t)?;
+        let key = TargetKey { target_group_arn: tg.target_group_arn.clone(), id: t.id.clone(), port };
         match tg.targets.iter_mut().find(|r| r.id == t.id && r.port == port) {
             Some(r) if r.deregistered_ms.is_some() => {
                 r.deregistered_ms = None;
                 r.drained = false;
                 r.registered_ms = now;
                 r.availability_zone = az;
+                fresh.push(key);
             }
             Some(_) => {}
-            None => tg.targets.push(Registration {
-                id: t.id.clone(),
-                port,
-                availability_zone: az,
-                registered_ms: now,
-                deregistered_ms: None,
-                drained: false,
-            }),
+            None => {
+                tg.targets.push(Registration {
+                    id: t.id.clone(),
+                    port,
+                    availability_zone: az,
+                    registered_ms: now,
+                    deregistered_ms: None,
+                    drained: false,
+                });
+                fresh.push(key);
+            }
         }
     }
     if tg.targets.len() > MAX_TARGETS {
         return Err(Elbv2Error::TooManyTargets(tg.target_group_name).into());
     }
     cx.put(&tg)?;
+    // A new registration starts `initial`: forget what the data plane said about an earlier one
+    // with the same address (a replacement task often gets the address its predecessor had).
+    if let Ok(mut health) = cx.cloud.live.target_health.write() {
+        for key in &fresh {
+            health.remove(key);
+        }
+    }
     Ok(())
 }
 
