@@ -332,25 +332,51 @@ impl Scheduler {
             }
             TaskStatus::Activating if t.wants_running() => {
                 let regs = t.registrations();
-                if !regs.is_empty() {
-                    TargetGroups::register(cx, &regs)?;
-                    for r in &mut t.registrations {
-                        r.registered = true;
+                if regs.is_empty() {
+                    t.advance(TaskStatus::Running, now);
+                    return Ok(());
+                }
+                let registered = TargetGroups::register(cx, &regs);
+                // Whatever part was registered is cleaned up by the deregistration later.
+                for r in &mut t.registrations {
+                    r.registered = true;
+                }
+                let service = t.service_arn.as_ref().and_then(|a| services.get_mut(a));
+                match registered {
+                    Ok(()) => {
+                        if let Some(s) = service {
+                            for tg in distinct_target_groups(&regs) {
+                                let n = regs.iter().filter(|r| r.target_group_arn == tg).count();
+                                s.add_event(
+                                    now,
+                                    format!(
+                                        "(service {}) registered {n} targets in (target-group {tg})",
+                                        s.service_name
+                                    ),
+                                );
+                            }
+                        }
+                        t.advance(TaskStatus::Running, now);
                     }
-                    if let Some(s) = t.service_arn.as_ref().and_then(|a| services.get_mut(a)) {
-                        for tg in distinct_target_groups(&regs) {
-                            let n = regs.iter().filter(|r| r.target_group_arn == tg).count();
+                    Err(e) => {
+                        let tgs = distinct_target_groups(&regs).join(", ");
+                        if let Some(s) = service {
                             s.add_event(
                                 now,
                                 format!(
-                                    "(service {}) registered {n} targets in (target-group {tg})",
-                                    s.service_name
+                                    "(service {}) failed to register targets in (target-group {tgs}) with (error {})",
+                                    s.service_name, e.message
                                 ),
                             );
                         }
+                        t.request_stop(
+                            "TaskFailedToStart",
+                            format!("Task failed to register in (target-group {tgs}): {}", e.message),
+                            now,
+                        );
+                        mark_failure(t);
                     }
                 }
-                t.advance(TaskStatus::Running, now);
             }
             TaskStatus::Activating | TaskStatus::Running if !t.wants_running() => {
                 let regs: Vec<_> = t
@@ -364,7 +390,7 @@ impl Scheduler {
                     actions.push(Action::Stop { task_id: t.task_id.clone() });
                     t.advance(TaskStatus::Stopping, now);
                 } else {
-                    TargetGroups::deregister(cx, &regs)?;
+                    deregister(cx, &regs);
                     if let Some(s) = t.service_arn.as_ref().and_then(|a| services.get_mut(a)) {
                         for tg in distinct_target_groups(&regs) {
                             let n = regs.iter().filter(|r| r.target_group_arn == tg).count();
@@ -405,7 +431,7 @@ impl Scheduler {
                     .map(|(r, _)| r)
                     .collect();
                 if !regs.is_empty() {
-                    TargetGroups::deregister(cx, &regs)?;
+                    deregister(cx, &regs);
                     for r in &mut t.registrations {
                         r.registered = false;
                     }
@@ -862,6 +888,14 @@ impl Scheduler {
                 }
             }
         }
+    }
+}
+
+/// Deregisters targets; a failure (the target group is gone or refuses) is logged, not fatal:
+/// the task goes on stopping.
+fn deregister(cx: &Ctx<'_>, regs: &[load_balancer::Registration]) {
+    if let Err(e) = TargetGroups::deregister(cx, regs) {
+        tracing::warn!(error = %e, "could not deregister a task's targets");
     }
 }
 

@@ -96,6 +96,7 @@ struct World {
     launcher: Arc<FakeLauncher>,
     events: mpsc::UnboundedReceiver<TaskEvent>,
     scheduler: Scheduler,
+    vpc: String,
     subnets: Vec<String>,
     sg: String,
 }
@@ -108,6 +109,12 @@ fn ec2(cloud: &Cloud, query: &str) -> Value {
     let action = query.split('&').next().unwrap().trim_start_matches("Action=").to_string();
     let tree = form::parse(format!("{query}&Version=2016-11-15").as_bytes()).unwrap();
     call(cloud, ServiceId::Ec2, &action, Input::form(Protocol::Ec2Query, tree)).unwrap()
+}
+
+fn elbv2(cloud: &Cloud, query: &str) -> Value {
+    let action = query.split('&').next().unwrap().trim_start_matches("Action=").to_string();
+    let tree = form::parse(format!("{query}&Version=2015-12-01").as_bytes()).unwrap();
+    call(cloud, ServiceId::Elbv2, &action, Input::form(Protocol::Query, tree)).unwrap()
 }
 
 impl World {
@@ -140,7 +147,7 @@ impl World {
             &format!("Action=CreateSecurityGroup&VpcId={vpc_id}&GroupName=private&GroupDescription=d"),
         );
         let sg = sg["groupId"].as_str().unwrap().to_string();
-        let w = World { _dir: dir, cloud, launcher, events, scheduler, subnets, sg };
+        let w = World { _dir: dir, cloud, launcher, events, scheduler, vpc: vpc_id, subnets, sg };
         w.ecs("CreateCluster", json!({"clusterName": "ecs-cluster"})).unwrap();
         w.register("product-svc-td", "phamtrongnghia1105/product-svc");
         w
@@ -466,4 +473,118 @@ fn run_task_and_stop_task() {
     assert_eq!(w.running().len(), 1);
     let err = w.ecs("DeleteCluster", json!({"cluster": "ecs-cluster"})).unwrap_err();
     assert_eq!(err.code, "ClusterContainsTasksException");
+}
+
+#[test]
+fn load_balanced_tasks_register_wait_for_health_and_drain_before_stopping() {
+    use model::health::{TargetHealth, TargetHealthReason, TargetKey};
+
+    use crate::elbv2::target_group;
+
+    let mut w = World::new();
+    let tg = elbv2(
+        &w.cloud,
+        &format!("Action=CreateTargetGroup&Name=tg&Protocol=HTTP&Port=3000&VpcId={}&TargetType=ip", w.vpc),
+    )["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lb = elbv2(
+        &w.cloud,
+        &format!(
+            "Action=CreateLoadBalancer&Name=alb&Subnets.member.1={}&Subnets.member.2={}",
+            w.subnets[0], w.subnets[1]
+        ),
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    elbv2(
+        &w.cloud,
+        &format!(
+            "Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn={tg}"
+        ),
+    );
+    w.create_service(
+        2,
+        json!({"loadBalancers": [{"targetGroupArn": tg, "containerName": "product-svc", "containerPort": 3000}]}),
+    );
+    w.settle();
+    let registered = |w: &World| -> Vec<(String, u16, bool)> {
+        w.cloud
+            .transact(REGION, |cx| {
+                Ok(target_group::load(cx, &tg)?
+                    .targets
+                    .iter()
+                    .map(|r| (r.id.clone(), r.port, r.deregistered_ms.is_some()))
+                    .collect())
+            })
+            .unwrap()
+    };
+    let running = w.running();
+    assert_eq!(running.len(), 2);
+    let mut got = registered(&w);
+    got.sort();
+    let mut want: Vec<(String, u16, bool)> =
+        running.iter().map(|t| (t.eni.private_ipv4_address.clone(), 3000, false)).collect();
+    want.sort();
+    assert_eq!(got, want, "each task's IP:containerPort is registered");
+    assert!(
+        w.events_text()
+            .contains(&format!("(service product-svc) registered 1 targets in (target-group {tg})"))
+    );
+    // Not healthy in the target group yet: the deployment is not done.
+    assert_eq!(w.service()["deployments"][0]["rolloutState"], "IN_PROGRESS");
+    let key = |t: &Task| TargetKey {
+        target_group_arn: tg.clone(),
+        id: t.eni.private_ipv4_address.clone(),
+        port: 3000,
+    };
+    for t in &running {
+        w.cloud.live.record_health(key(t), TargetHealth::healthy());
+    }
+    w.settle();
+    assert_eq!(w.service()["deployments"][0]["rolloutState"], "COMPLETED");
+
+    // Scale in: the task leaving is deregistered and keeps running until it has drained.
+    w.ecs("UpdateService", json!({"cluster": "ecs-cluster", "service": "product-svc", "desiredCount": 1}))
+        .unwrap();
+    w.settle();
+    let leaving: Vec<Task> =
+        w.tasks().into_iter().filter(|t| t.last_status == TaskStatus::Deactivating).collect();
+    assert_eq!(leaving.len(), 1);
+    assert_eq!(w.launcher.state().live.len(), 2, "not stopped before draining finished");
+    assert!(
+        registered(&w)
+            .iter()
+            .any(|(ip, _, draining)| *ip == leaving[0].eni.private_ipv4_address && *draining)
+    );
+    w.cloud
+        .transact(REGION, |cx| {
+            target_group::finish_draining(cx, &tg, &leaving[0].eni.private_ipv4_address, 3000)
+        })
+        .unwrap();
+    w.settle();
+    assert_eq!(w.launcher.state().live.len(), 1);
+    assert!(
+        w.events_text()
+            .contains(&format!("(service product-svc) deregistered 1 targets in (target-group {tg})"))
+    );
+
+    // Failing the target group's health checks gets a task replaced.
+    let remaining = w.running().remove(0);
+    w.cloud.live.record_health(
+        key(&remaining),
+        TargetHealth {
+            state: model::health::TargetHealthState::Unhealthy,
+            reason: Some(TargetHealthReason::ResponseCodeMismatch),
+            description: Some("Health checks failed with these codes: [500]".into()),
+        },
+    );
+    w.pass();
+    let t = w.tasks().into_iter().find(|t| t.task_id == remaining.task_id).unwrap();
+    assert_eq!(t.desired_status, "STOPPED");
+    assert_eq!(t.stop_code.as_deref(), Some("ServiceSchedulerInitiated"));
+    assert_eq!(t.stopped_reason, Some(format!("Task failed ELB health checks in (target-group {tg})")));
+    assert!(w.events_text().contains("due to (reason Health checks failed with these codes: [500])."));
 }
