@@ -3,8 +3,10 @@
 //! Every container gets `ECS_CONTAINER_METADATA_URI_V4=<endpoint>/_berth/task-metadata/v4/<task
 //! id>/<container>` (and the v3 form). Under it, as on Fargate: the container document (`GET
 //! ${URI}`), the task document (`${URI}/task`), and Docker-style stats (`${URI}/stats`,
-//! `${URI}/task/stats`). The documents are built by `cloud::ecs::task` (which owns the ECS
-//! vocabulary); this module only serves them and reads `/proc` for the stats.
+//! `${URI}/task/stats`). Tasks whose definition has a task role also get
+//! `AWS_CONTAINER_CREDENTIALS_FULL_URI=<endpoint>/_berth/task-credentials/<task id>`, which the
+//! SDKs' container credentials provider reads. The documents are built by `cloud::ecs::task`
+//! (which owns the ECS vocabulary); this module only serves them and reads `/proc` for the stats.
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ pub fn router(cloud: Arc<Cloud>) -> Router {
             .route(&format!("/_berth/task-metadata/{v}/{{task}}/{{container}}/stats"), get(container_stats))
             .route(&format!("/_berth/task-metadata/{v}/{{task}}/{{container}}/task/stats"), get(task_stats));
     }
-    r.with_state(cloud)
+    r.route("/_berth/task-credentials/{task}", get(credentials)).with_state(cloud)
 }
 
 fn not_found(what: &str) -> Response {
@@ -51,6 +53,16 @@ async fn container(
     match blocking(move || task::metadata_v4_container(&cloud, &task_id, &name)).await {
         Ok(Ok(Some(doc))) => Json(doc).into_response(),
         Ok(Ok(None)) => not_found("container"),
+        Ok(Err(e)) => failed(e),
+        Err(r) => r,
+    }
+}
+
+/// The task role's credentials (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+async fn credentials(State(cloud): State<Arc<Cloud>>, Path(task_id): Path<String>) -> Response {
+    match blocking(move || task::credentials(&cloud, &task_id)).await {
+        Ok(Ok(Some(doc))) => Json(doc).into_response(),
+        Ok(Ok(None)) => not_found("task role credentials"),
         Ok(Err(e)) => failed(e),
         Err(r) => r,
     }

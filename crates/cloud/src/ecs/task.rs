@@ -462,6 +462,13 @@ pub fn spec(cloud: &Cloud, task: &Task, td: &TaskDefinition) -> Result<TaskSpec,
             "ECS_CONTAINER_METADATA_URI".into(),
             format!("{endpoint}/_berth/task-metadata/v3/{}/{name}", task.task_id),
         );
+        if td.task_role_arn.is_some() {
+            // The SDKs' container credentials provider: a full URI on loopback, as they allow.
+            env.insert(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+                format!("{endpoint}/_berth/task-credentials/{}", task.task_id),
+            );
+        }
         let command = match over.and_then(|o| o.get("command")).and_then(Value::as_array) {
             Some(cmd) => cmd.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             None => c.command.clone().unwrap_or_default(),
@@ -1069,6 +1076,32 @@ pub fn metadata_v4_task(cloud: &Cloud, task_id: &str) -> Result<Option<Value>, S
         }
     }
     Ok(Some(doc))
+}
+
+/// The task role's credentials, as the container credentials endpoint serves them to SDKs inside
+/// the task (`AWS_CONTAINER_CREDENTIALS_FULL_URI`). `None` when the task is unknown, stopped, or
+/// its task definition has no task role. berth accepts any credentials; these are well-formed.
+pub fn credentials(cloud: &Cloud, task_id: &str) -> Result<Option<Value>, StoreError> {
+    let Some(t) = find_by_id(&cloud.store, task_id)? else {
+        return Ok(None);
+    };
+    if t.last_status == TaskStatus::Stopped {
+        return Ok(None);
+    }
+    let region = t.region().to_string();
+    let td = cloud.store.transaction(|tx| tx.get::<TaskDefinition>(&region, &t.task_definition_arn))?;
+    let Some(role) = td.and_then(|td| td.task_role_arn) else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc();
+    let expiration = now + time::Duration::hours(6);
+    Ok(Some(json!({
+        "RoleArn": role,
+        "AccessKeyId": ids::iam_unique("ASIA"),
+        "SecretAccessKey": ids::hex(40),
+        "Token": format!("berth-task-{}", t.task_id),
+        "Expiration": iso8601(expiration),
+    })))
 }
 
 /// Each container's name and, while it runs, its process id.

@@ -588,3 +588,35 @@ fn load_balanced_tasks_register_wait_for_health_and_drain_before_stopping() {
     assert_eq!(t.stopped_reason, Some(format!("Task failed ELB health checks in (target-group {tg})")));
     assert!(w.events_text().contains("due to (reason Health checks failed with these codes: [500])."));
 }
+
+#[test]
+fn a_task_role_gives_the_task_container_credentials() {
+    let mut w = World::new();
+    w.ecs(
+        "RegisterTaskDefinition",
+        json!({"family": "with-role", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+               "cpu": "256", "memory": "512", "taskRoleArn": "arn:aws:iam::000000000000:role/app",
+               "containerDefinitions": [{"name": "app", "image": "product-svc"}]}),
+    )
+    .unwrap();
+    let out = w
+        .ecs(
+            "RunTask",
+            json!({"cluster": "ecs-cluster", "taskDefinition": "with-role", "launchType": "FARGATE",
+                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": [w.subnets[0]]}}}),
+        )
+        .unwrap();
+    let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    w.settle();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    let spec = w.launcher.state().launched.iter().find(|s| s.task_id == id).cloned().unwrap();
+    assert_eq!(
+        spec.containers[0].environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        format!("http://127.0.0.1:4566/_berth/task-credentials/{id}")
+    );
+    let creds = crate::ecs::task::credentials(&w.cloud, &id).unwrap().unwrap();
+    assert_eq!(creds["RoleArn"], "arn:aws:iam::000000000000:role/app");
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    // An unknown task gets nothing.
+    assert!(crate::ecs::task::credentials(&w.cloud, "0123456789abcdef0123456789abcdef").unwrap().is_none());
+}
