@@ -17,7 +17,7 @@ fn terraform_applies_the_example_alb_plans_empty_and_destroys_it_all() {
     if !require_tool("terraform") || !require_tool("aws") {
         return;
     }
-    let berth = elbv2_support::berth(&[]);
+    let mut berth = elbv2_support::berth(&[]);
     let tf = berth.terraform(
         workspace_root().join("examples/two-services"),
         Some(&["main.tf", "variables.tf", "vpc.tf", "iam.tf", "alb.tf"]),
@@ -26,7 +26,7 @@ fn terraform_applies_the_example_alb_plans_empty_and_destroys_it_all() {
     tf.apply();
 
     let lbs = berth.aws(&["elbv2", "describe-load-balancers", "--names", "ecs-alb"]).json();
-    let lb = &lbs["LoadBalancers"][0];
+    let lb = lbs["LoadBalancers"][0].clone();
     let lb_arn = str_of(&lb["LoadBalancerArn"]);
     assert_eq!(lb["State"]["Code"], "active");
     assert_eq!(lb["Scheme"], "internet-facing");
@@ -66,6 +66,20 @@ fn terraform_applies_the_example_alb_plans_empty_and_destroys_it_all() {
 
     let (code, plan) = tf.plan_exit_code();
     assert_eq!(code, 0, "plan right after apply must be empty:\n{plan}");
+
+    // The load balancer survives a restart: same DNS name, served again, still an empty plan.
+    berth.restart();
+    let again = berth.aws(&["elbv2", "describe-load-balancers", "--names", "ecs-alb"]).json();
+    assert_eq!(again["LoadBalancers"][0]["DNSName"], lb["DNSName"]);
+    let served = testkit::wait_for(testkit::patience(std::time::Duration::from_secs(10)), || {
+        let (_, body) = berth.get("/_berth/load-balancers");
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["loadBalancers"][0]["listeners"][0]["address"].as_str().map(str::to_string)
+    });
+    assert!(served.is_some(), "the listener is not served after a restart");
+    let tf = tf.with_endpoint(&berth.endpoint);
+    let (code, plan) = tf.plan_exit_code();
+    assert_eq!(code, 0, "plan after a restart must be empty:\n{plan}");
 
     tf.destroy();
     let lbs = berth.aws(&["elbv2", "describe-load-balancers"]).json();
