@@ -77,7 +77,9 @@ pub fn parse_berth_toml(text: &str, dir: &Path) -> Result<Vec<(String, PathBuf)>
             line.split_once('=').ok_or_else(|| format!("line {}: expected `\"image\" = \"path\"`", n + 1))?;
         let key =
             unquote(key.trim()).ok_or_else(|| format!("line {}: bad image name {}", n + 1, key.trim()))?;
-        let value = unquote(value.trim())
+        let value = value.trim();
+        let value = unquote(value)
+            .filter(|_| value.starts_with('"'))
             .ok_or_else(|| format!("line {}: the path must be a quoted string", n + 1))?;
         if value.is_empty() {
             return Err(format!("line {}: empty path", n + 1));
