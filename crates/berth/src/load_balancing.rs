@@ -76,9 +76,20 @@ pub async fn start(cloud: Arc<Cloud>, ports: PortMapping) -> anyhow::Result<Load
             .map_err(|e| anyhow::anyhow!("building the first routing snapshot: {e}"))?;
     }
     let config = alb::AlbConfig { bind_ip: std::net::Ipv4Addr::LOCALHOST.into(), ports };
-    let data_plane = alb::start(config, cloud.live.subscribe_routing(), events_tx, stopped(stop_rx.clone()))
-        .await
-        .context("starting the load balancers' data plane")?;
+    // Client connections are served on the data plane's own thread-per-core workers, one per core
+    // berth may run on (1 under `taskset -c N`): on the 2-core benchmark box they served more
+    // requests at less CPU per request than berth's shared work-stealing runtime, and keep proxy
+    // load off the API's threads (bench/README.md, "Tuning").
+    let workers = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    let data_plane = alb::start_serving(
+        config,
+        alb::Serving::Workers(workers),
+        cloud.live.subscribe_routing(),
+        events_tx,
+        stopped(stop_rx.clone()),
+    )
+    .await
+    .context("starting the load balancers' data plane")?;
     let bindings = data_plane.subscribe_bindings();
     let snapshots =
         tokio::spawn(routing_snapshot::run(Arc::clone(&cloud), address_map, stopped(stop_rx.clone())));
