@@ -258,12 +258,36 @@ async fn read_head(conn: &mut Conn) -> Result<Head, UpstreamError> {
         }
         conn.rbuf.reserve(READ_CHUNK);
         conn.io.readable().await?;
-        match conn.io.try_read_buf(&mut conn.rbuf) {
+        match read_some(&conn.io, &mut conn.rbuf) {
             Ok(0) => return Err(UpstreamError::Closed),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// One read into `buf`'s spare capacity, when tokio's reactor says the socket is readable.
+///
+/// Like tokio's own `AsyncRead` for `TcpStream` (tokio#5866), a read that does not fill the space
+/// offered clears the reactor's readiness: the socket is drained, and epoll reports the next bytes
+/// (or the peer's FIN, whose readiness tokio never clears) as a new event. Without this, readiness
+/// stays set after a response is read, and the next use of the pooled connection
+/// ([`Conn::looks_alive`]) pays a `recv` that only returns `EAGAIN`: one syscall per request.
+fn read_some(io: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    let space = buf.capacity() - buf.len();
+    let mut got = 0;
+    let res = io.try_io(tokio::io::Interest::READABLE, || {
+        got = io.try_read_buf(buf)?;
+        if got > 0 && got < space {
+            // Not an error: tells `try_io` to clear the readiness it observed.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(got)
+    });
+    match res {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        other => other,
     }
 }
 
@@ -411,7 +435,7 @@ impl UpstreamBody {
         loop {
             conn.rbuf.reserve(READ_CHUNK);
             ready!(conn.io.poll_read_ready(cx))?;
-            match conn.io.try_read_buf(&mut conn.rbuf) {
+            match read_some(&conn.io, &mut conn.rbuf) {
                 Ok(0) => return Poll::Ready(Ok(false)),
                 Ok(_) => return Poll::Ready(Ok(true)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
