@@ -16,6 +16,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,7 +29,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use model::routing::XffMode;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -91,6 +92,92 @@ struct ConnCtx {
     /// connection, not per request).
     xff_ip: HeaderValue,
     xff_ip_port: HeaderValue,
+    /// Bumped by every read or write on the client socket that moves bytes ([`ActiveIo`]).
+    activity: AtomicU64,
+    /// Requests being handled (routing, waiting for the target's response head).
+    busy: AtomicUsize,
+}
+
+/// Counts a request as busy for as long as it is handled.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The client socket, counting the reads and writes that move bytes (the idle timeout's clock).
+struct ActiveIo {
+    io: TcpStream,
+    ctx: Arc<ConnCtx>,
+}
+
+impl ActiveIo {
+    fn bump(&self) {
+        // One writer (this connection's task): a relaxed load and store, no locked instruction.
+        let n = self.ctx.activity.load(Ordering::Relaxed);
+        self.ctx.activity.store(n.wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for ActiveIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let res = Pin::new(&mut this.io).poll_read(cx, buf);
+        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.bump();
+        }
+        res
+    }
+}
+
+impl AsyncWrite for ActiveIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let res = Pin::new(&mut this.io).poll_write(cx, data);
+        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+            this.bump();
+        }
+        res
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let res = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+            this.bump();
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }
 
 /// Serves one client connection until it closes, idles out, or the data plane stops.
@@ -111,35 +198,73 @@ pub async fn serve_connection(
         std::net::IpAddr::V6(_) => format!("[{ip}]:{}", peer.port()),
     };
     let xff_ip_port = HeaderValue::try_from(with_port).unwrap_or_else(|_| xff_ip.clone());
-    let ctx = Arc::new(ConnCtx { shared, port, peer, xff_ip, xff_ip_port });
+    let ctx = Arc::new(ConnCtx {
+        shared,
+        port,
+        peer,
+        xff_ip,
+        xff_ip_port,
+        activity: AtomicU64::new(0),
+        busy: AtomicUsize::new(0),
+    });
+    let io = ActiveIo { io: stream, ctx: ctx.clone() };
+    let service_ctx = ctx.clone();
     let service = service_fn(move |req| {
-        let ctx = ctx.clone();
+        let ctx = service_ctx.clone();
         async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
     });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        // hyper starts this timer whenever it waits for a request head, idle keep-alive time
-        // included: that is ALB's client-side idle timeout.
-        .header_read_timeout(idle)
+        // Not hyper's header read timer: it allocates and arms a timer for every request. The
+        // idle timeout is the watchdog below, one timer per connection.
+        .header_read_timeout(None)
         .max_buf_size(MAX_HEAD_BUFFER);
-    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                tracing::trace!(%peer, error = %e, "client connection ended");
+    // ALB's idle timeout: the connection closes when no byte has moved either way and no request
+    // was being handled for `idle` (a request waiting for its target gets its 504 from
+    // `forward` instead). Checked every `idle / 8`: it closes between 1 and 1.25 x `idle` after
+    // the last byte.
+    let check = (idle / 8).max(Duration::from_millis(10));
+    let watchdog = tokio::time::sleep(check);
+    let mut watchdog = std::pin::pin!(watchdog);
+    let mut seen = ctx.activity.load(Ordering::Relaxed);
+    let mut quiet_since = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::trace!(%peer, error = %e, "client connection ended");
+                }
+                return;
             }
-        }
-        () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+            () = &mut watchdog => {
+                let now = tokio::time::Instant::now();
+                let activity = ctx.activity.load(Ordering::Relaxed);
+                if activity != seen || ctx.busy.load(Ordering::Relaxed) > 0 {
+                    seen = activity;
+                    quiet_since = now;
+                } else if now.duration_since(quiet_since) >= idle {
+                    tracing::trace!(%peer, "client connection idle");
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                    return;
+                }
+                watchdog.as_mut().reset(now + check);
+            }
+            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+                return;
+            }
         }
     }
 }
 
 async fn handle(ctx: &ConnCtx, mut req: Request<Incoming>) -> Response<ProxyBody> {
+    let _busy = Busy::start(&ctx.busy);
     let plan = match decide(ctx, &req) {
         Ok(plan) => plan,
         Err(response) => return response,

@@ -192,6 +192,40 @@ async fn slow_backend_beyond_idle_timeout_is_504() {
 }
 
 #[tokio::test]
+async fn idle_client_connection_closes_after_the_idle_timeout() {
+    let a = Backend::start("a", "127.0.2.63").await;
+    let mut snapshot = one_group_snapshot(vec![a.target("10.0.2.63")]);
+    snapshot.load_balancers[0].idle_timeout = Duration::from_millis(400);
+    let plane = Plane::start(snapshot).await;
+    let addr = plane.addr(80);
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    async fn exchange(conn: &mut TcpStream) -> String {
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: lb.example\r\n\r\n").await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !(got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(b"a")) {
+            let n = tokio::time::timeout(WAIT, conn.read(&mut buf)).await.unwrap().unwrap();
+            assert!(n > 0, "closed mid-response: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+    assert!(exchange(&mut conn).await.starts_with("HTTP/1.1 200"));
+    // In use, the connection stays open: a second request 250 ms later is served on it.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(exchange(&mut conn).await.starts_with("HTTP/1.1 200"));
+    // Then idle: closed between 1 and 1.25 x the idle timeout (plus scheduling slack).
+    let idle_from = tokio::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(3), conn.read(&mut buf)).await.unwrap().unwrap_or(0);
+    let waited = idle_from.elapsed();
+    assert_eq!(n, 0, "nothing but the close: {}", String::from_utf8_lossy(&buf[..n]));
+    assert!(waited >= Duration::from_millis(390), "closed too early: {waited:?}");
+    assert!(waited < Duration::from_millis(900), "closed too late: {waited:?}");
+    plane.stop().await;
+}
+
+#[tokio::test]
 async fn draining_target_finishes_in_flight_and_gets_nothing_new() {
     let a = Backend::start("a", "127.0.2.71").await;
     let b = Backend::start("b", "127.0.2.72").await;
