@@ -7,7 +7,39 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::server;
+use crate::stack::{Progress, Stack};
+use crate::{client, instance, server};
+
+/// `berth down [--destroy]`.
+async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
+    if !instance::is_running(&args.data_dir) {
+        if args.destroy {
+            anyhow::bail!(
+                "no berth is running with data dir {}: start it (`berth up <stack>`) so terraform destroy can reach the stack",
+                args.data_dir.display()
+            );
+        }
+        println!("no berth is running with data dir {}", args.data_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.destroy {
+        let endpoint = client::endpoint_of(&args.data_dir)?;
+        let dir = args.stack.or_else(|| instance::recorded_stack(&args.data_dir)).with_context(|| {
+            format!(
+                "berth on {} applied no stack; name the one to destroy: berth down --destroy <STACK_DIR>",
+                args.data_dir.display()
+            )
+        })?;
+        let stack = Stack::new(&dir, &endpoint, &args.region, &args.data_dir)?;
+        let progress = Progress::new();
+        let destroyed = stack.destroy(&progress).await;
+        progress.finish();
+        destroyed?;
+    }
+    instance::stop(&args.data_dir, std::time::Duration::from_secs(120)).await?;
+    println!("berth stopped");
+    Ok(ExitCode::SUCCESS)
+}
 
 /// berth: an ECS Fargate + ALB stack of AWS running on one machine.
 #[derive(Debug, Parser)]
@@ -19,19 +51,27 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run berth's AWS endpoint in the foreground until Ctrl-C or SIGTERM.
+    /// Run berth in the foreground until Ctrl-C or SIGTERM; given a Terraform directory, also
+    /// `terraform init` + `apply` it against berth and wait until it is ready.
     Up(UpArgs),
+    /// Stop the berth running on a data dir; with --destroy, `terraform destroy` its stack first.
+    Down(DownArgs),
     /// Print the shell exports that point terraform and the AWS CLI at berth.
     Env(EnvArgs),
     /// Print the captured stdout/stderr of a service's tasks or of one task.
     Logs(crate::logs::LogsArgs),
-    /// Show the load balancers of a running berth and where each listener really listens.
-    Status(crate::load_balancing::StatusArgs),
+    /// Show a running berth: load balancers and where they listen, rules, targets and their
+    /// health, services and tasks.
+    Status(crate::status::StatusArgs),
 }
 
 /// Where berth listens and keeps its state.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UpArgs {
+    /// A Terraform configuration to apply against berth (e.g. `examples/two-services`). Its
+    /// terraform state stays in that directory; the next `berth up` with it resumes the stack.
+    #[arg(value_name = "STACK_DIR")]
+    pub stack: Option<PathBuf>,
     /// Address of the AWS API endpoint. Binding anything but loopback exposes an
     /// unauthenticated AWS API to the network, so berth warns about it.
     #[arg(long, default_value = server::DEFAULT_LISTEN, env = "BERTH_LISTEN")]
@@ -59,6 +99,22 @@ pub struct UpArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    /// The data dir of the berth to stop.
+    #[arg(long, default_value = ".berth", env = "BERTH_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Run `terraform destroy` on the stack first (the one `berth up` applied, or STACK_DIR).
+    #[arg(long)]
+    pub destroy: bool,
+    /// The stack to destroy, when it is not the one `berth up` recorded.
+    #[arg(value_name = "STACK_DIR")]
+    pub stack: Option<PathBuf>,
+    /// Region terraform runs in.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    pub region: String,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct EnvArgs {
     /// The data dir of a running berth whose endpoint to use.
     #[arg(long, default_value = ".berth", env = "BERTH_DATA_DIR")]
@@ -73,22 +129,20 @@ pub struct EnvArgs {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Up(args) => {
-            server::up(args).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Up(args) => server::up(args).await,
+        Command::Down(args) => down(args).await,
         Command::Logs(args) => {
             crate::logs::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
-            crate::load_balancing::status_command(args).await?;
+            crate::status::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Env(args) => {
             let endpoint = match args.endpoint {
                 Some(e) => e,
-                None => server::recorded_endpoint(&args.data_dir)
+                None => instance::recorded_endpoint(&args.data_dir)
                     .with_context(|| format!("reading {}", args.data_dir.display()))?
                     .unwrap_or_else(|| format!("http://{}", server::DEFAULT_LISTEN)),
             };

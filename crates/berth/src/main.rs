@@ -4,9 +4,13 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod client;
+mod instance;
 mod load_balancing;
 mod logs;
 mod server;
+mod stack;
+mod status;
 mod task_metadata;
 mod tasks;
 

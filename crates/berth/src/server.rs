@@ -1,7 +1,8 @@
-//! `berth up`: binds the endpoint, opens the control plane and serves until told to stop.
+//! `berth up`: claims the data dir, binds the endpoint, opens the control plane, starts the data
+//! plane and the task runtime, brings a stack up when given one, and serves until told to stop.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -12,14 +13,14 @@ use axum::routing::get;
 use cloud::Cloud;
 use cloud::edge::ServiceId;
 use serde_json::json;
+use tokio::sync::watch;
 
 use crate::cli::UpArgs;
+use crate::instance::Instance;
+use crate::stack::{self, Progress, Stack};
 
 /// LocalStack's edge port, so `tflocal` and `awslocal` work unchanged.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4566";
-
-/// File in the data dir holding the endpoint URL of the berth using it.
-const ENDPOINT_FILE: &str = "endpoint";
 
 /// The shell exports that point terraform and the AWS CLI at `endpoint`.
 pub fn exports(endpoint: &str, region: &str) -> String {
@@ -28,16 +29,13 @@ pub fn exports(endpoint: &str, region: &str) -> String {
     )
 }
 
-/// The endpoint a running berth recorded in `data_dir`, if any.
-pub fn recorded_endpoint(data_dir: &Path) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(data_dir.join(ENDPOINT_FILE)) {
-        Ok(s) => Ok(Some(s.trim().to_string())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+/// Runs berth until Ctrl-C or SIGTERM; with a stack directory, also brings that stack up.
+pub async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    // One berth per data dir, claimed before anything else so a second one fails fast.
+    let instance = Instance::claim(&args.data_dir)?;
+    if let Some(dir) = &args.stack {
+        stack::check_dir(dir)?;
     }
-}
-
-pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!("cannot listen on {} (is another berth or LocalStack running?)", args.listen)
     })?;
@@ -68,26 +66,65 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .route("/_berth/health", get(berth_health))
         .route("/_localstack/health", get(localstack_health))
         .with_state(Arc::clone(&cloud))
-        .merge(load_balancing.router(Arc::clone(&cloud)))
+        .merge(crate::status::router(Arc::clone(&cloud), load_balancing.bindings()))
         .merge(crate::task_metadata::router(Arc::clone(&cloud)))
         .merge(cloud::edge::router(Arc::clone(&cloud)));
 
-    let endpoint_file = args.data_dir.join(ENDPOINT_FILE);
-    std::fs::write(&endpoint_file, format!("{endpoint}\n"))
-        .with_context(|| format!("writing {}", endpoint_file.display()))?;
-
+    instance.record_endpoint(&endpoint)?;
     println!("berth {} ready: {endpoint}", env!("CARGO_PKG_VERSION"));
     println!("data dir {}, region {}", args.data_dir.display(), args.region);
     println!("point terraform and the AWS CLI at it with:");
     print!("{}", exports(&endpoint, &args.region));
 
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
-    let _ = std::fs::remove_file(&endpoint_file);
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    tokio::spawn({
+        let shutdown_tx = shutdown_tx.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = shutdown_tx.send(true);
+        }
+    });
+    let server = tokio::spawn(
+        axum::serve(listener, app).with_graceful_shutdown(requested(shutdown.clone())).into_future(),
+    );
+
+    let mut code = ExitCode::SUCCESS;
+    if let Some(dir) = &args.stack {
+        instance.record_stack(dir)?;
+        let stack = Stack::new(dir, &endpoint, &args.region, &args.data_dir)?.cancel_on(shutdown.clone());
+        let progress = Progress::new();
+        let outcome =
+            stack::bring_up(&cloud, &load_balancing.bindings(), &stack, &progress, shutdown.clone()).await;
+        progress.finish();
+        match outcome {
+            Ok(summary) => {
+                print!("{summary}");
+                println!(
+                    "berth is serving the stack. `berth status` shows it; Ctrl-C stops the tasks and keeps \
+                     the state (the next `berth up {}` resumes it); `berth down --destroy` removes it.",
+                    dir.display()
+                );
+            }
+            Err(e) => {
+                eprintln!("berth: {e:#}");
+                code = ExitCode::FAILURE;
+                let _ = shutdown_tx.send(true);
+            }
+        }
+    }
+
+    let served = server.await.context("the API server task failed")?;
     tasks.stop().await;
     load_balancing.stop().await;
+    drop(instance);
     served.context("serving the AWS endpoint")?;
     tracing::info!("berth stopped");
-    Ok(())
+    Ok(code)
+}
+
+/// Resolves once shutdown is requested.
+pub async fn requested(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

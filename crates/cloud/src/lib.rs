@@ -14,6 +14,7 @@
 //! - [`store`]: every resource in SQLite; one transaction per API call.
 //! - [`live`]: what is observed rather than stored (target health, the published routing).
 //! - [`reconcile`]: loops that turn stored desired state into running tasks and routing.
+//! - [`status`]: a read-only view across services for `berth status`.
 //! - [`ids`], [`arn`]: AWS ID and ARN formats.
 //!
 //! # Architecture invariants
@@ -35,6 +36,7 @@ pub mod ids;
 pub mod live;
 pub mod protocol;
 pub mod reconcile;
+pub mod status;
 pub mod store;
 
 pub mod ec2;
