@@ -85,6 +85,31 @@ impl Berth {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// Waits until berth's log contains `needle` (panics with the log after `timeout`).
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        let found = wait_for(patience(timeout), || {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("berth exited with {status} before logging {needle:?}; log:\n{}", self.log());
+            }
+            self.log().contains(needle).then_some(())
+        });
+        if found.is_none() {
+            panic!("berth did not log {needle:?} within {timeout:?}; log:\n{}", self.log());
+        }
+    }
+
+    /// Waits for berth to exit on its own (e.g. after `berth down`); its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = wait_for(patience(timeout), || child.try_wait().ok().flatten());
+        if status.is_some() {
+            self.child = None;
+        }
+        status
+    }
+
     /// The OS process id of berth.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

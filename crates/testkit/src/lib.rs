@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 pub use aws::AwsOutput;
 pub use berth::Berth;
-pub use terraform::Terraform;
+pub use terraform::{Terraform, copy_config};
 
 /// True when running under CI (`CI=true`), where a missing tool is a failure, not a skip.
 pub fn in_ci() -> bool {
@@ -114,7 +114,12 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> std::i
     };
     let mut stream = std::net::TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    // A `Host` among `headers` replaces the URL's authority (a load balancer picked by DNS name).
+    let has_host = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !has_host {
+        req.push_str(&format!("Host: {authority}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }

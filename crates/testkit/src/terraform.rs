@@ -10,8 +10,32 @@ use std::time::Instant;
 
 /// A terraform working directory.
 pub struct Terraform {
-    dir: tempfile::TempDir,
+    dir: WorkDir,
     env: Vec<(String, String)>,
+}
+
+enum WorkDir {
+    /// A temporary copy owned by this value.
+    Owned(tempfile::TempDir),
+    /// A directory someone else owns (e.g. a stack `berth up` applied).
+    Borrowed(PathBuf),
+}
+
+impl WorkDir {
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Owned(t) => t.path(),
+            WorkDir::Borrowed(p) => p,
+        }
+    }
+}
+
+/// A temporary copy of a terraform configuration (`*.tf`, `*.tfvars`, `*.toml` and `modules/`, or
+/// only `files` plus `modules/`).
+pub fn copy_config(config: &Path, files: Option<&[&str]>) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("berth-tf-").tempdir().expect("temp dir");
+    copy_tree(config, dir.path(), files);
+    dir
 }
 
 /// The provider mirror to use, if any.
@@ -63,10 +87,22 @@ fn copy_tree(from: &Path, to: &Path, files: Option<&[&str]>) {
 }
 
 impl Terraform {
-    pub(crate) fn new(config: &Path, files: Option<&[&str]>, mut env: Vec<(String, String)>) -> Self {
-        let dir = tempfile::Builder::new().prefix("berth-tf-").tempdir().expect("temp dir");
-        copy_tree(config, dir.path(), files);
-        let cli_config = dir.path().join(".terraformrc");
+    pub(crate) fn new(config: &Path, files: Option<&[&str]>, env: Vec<(String, String)>) -> Self {
+        Self::with_dir(WorkDir::Owned(copy_config(config, files)), env)
+    }
+
+    /// Terraform in an existing directory (not copied, not removed), e.g. a stack `berth up`
+    /// applied, with the environment that points AWS clients at a berth.
+    pub fn at(dir: &Path, env: Vec<(String, String)>) -> Self {
+        Self::with_dir(WorkDir::Borrowed(dir.to_path_buf()), env)
+    }
+
+    fn with_dir(dir: WorkDir, mut env: Vec<(String, String)>) -> Self {
+        // Outside the working directory so `terraform` never mistakes it for configuration.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cli_config =
+            std::env::temp_dir().join(format!("berth-test-{}-{n}.terraformrc", std::process::id()));
         match plugin_mirror() {
             Some(mirror) => std::fs::write(&cli_config, cli_config_text(&mirror)).expect("write cli config"),
             None => std::fs::write(&cli_config, "").expect("write cli config"),
@@ -98,7 +134,7 @@ impl Terraform {
         let started = Instant::now();
         let out = Command::new("terraform")
             .args(args)
-            .current_dir(self.dir.path())
+            .current_dir(self.dir())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .unwrap_or_else(|e| panic!("running terraform: {e}"));

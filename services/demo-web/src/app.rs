@@ -1,10 +1,11 @@
-//! The router: health check, hello page, `/<name>/info`, 404s and the access log.
+//! The router: health check, hello page, `/<name>/info`, `/<name>/status/<code>`, 404s and the
+//! access log.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -71,6 +72,7 @@ pub fn app(service: Service, config: &Config) -> Router {
     Router::new()
         .route("/health", get(health))
         .route(&format!("/{}/info", service.name), get(info))
+        .route(&format!("/{}/status/{{code}}", service.name), get(status))
         .fallback(fallback)
         .with_state(state)
         .merge(service.routes)
@@ -102,6 +104,27 @@ async fn info(State(state): State<Arc<AppState>>) -> Json<Info> {
         task_arn: meta.task_arn,
         availability_zone: meta.availability_zone,
     })
+}
+
+/// `GET /<name>/status/<code>`: answers with that HTTP status (100..=599 except 1xx), to show
+/// what a load balancer does with it (point a health check here, or try a 503).
+async fn status(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    match code
+        .parse::<u16>()
+        .ok()
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .filter(|c| !c.is_informational())
+    {
+        Some(code) => (
+            code,
+            Json(json!({ "service": state.service, "hostname": state.hostname, "status": code.as_u16() })),
+        )
+            .into_response(),
+        None => {
+            let body = json!({ "error": "not an HTTP status between 200 and 599", "status": code });
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
 }
 
 /// Everything without a route of its own: the hello page for every path the

@@ -180,6 +180,18 @@ async fn service_routes_are_served() {
 }
 
 #[tokio::test]
+async fn status_paths_answer_with_that_status() {
+    let server = product_svc().await;
+    let resp = get_path(server.addr, "/product-svc/status/500").await;
+    assert_eq!(resp.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(resp.json()["hostname"], HOST);
+    assert_eq!(get_path(server.addr, "/product-svc/status/204").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(get_path(server.addr, "/product-svc/status/abc").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(get_path(server.addr, "/product-svc/status/100").await.status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn info_has_nulls_without_metadata_endpoint() {
     let server = product_svc().await;
     let resp = get_path(server.addr, "/product-svc/info").await;
