@@ -16,8 +16,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -96,6 +96,64 @@ struct ConnCtx {
     activity: AtomicU64,
     /// Requests being handled (routing, waiting for the target's response head).
     busy: AtomicUsize,
+}
+
+/// A future polled only after its own waker fired (and at first).
+///
+/// `select!` polls every branch whenever the connection's task wakes, twice per request. The stop
+/// signal is a `watch` receiver shared by every connection, and polling a waiting one locks the
+/// channel's waiter list: a lock shared across the worker threads, taken on every request. Behind
+/// this wrapper the stop branch costs an atomic swap per wake instead.
+struct PolledOnWake<F> {
+    fut: F,
+    flag: Arc<WakeFlag>,
+}
+
+struct WakeFlag {
+    woken: AtomicBool,
+    /// The task to wake when `fut`'s waker fires (a task's waker does not change: registered
+    /// once, compared on later polls).
+    task: std::sync::Mutex<Option<Waker>>,
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = task.as_ref() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+impl<F: Future + Unpin> PolledOnWake<F> {
+    fn new(fut: F) -> Self {
+        let flag = WakeFlag { woken: AtomicBool::new(true), task: std::sync::Mutex::new(None) };
+        Self { fut, flag: Arc::new(flag) }
+    }
+}
+
+impl<F: Future + Unpin> Future for PolledOnWake<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        {
+            let mut task = this.flag.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        if !this.flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(this.flag.clone());
+        Pin::new(&mut this.fut).poll(&mut Context::from_waker(&waker))
+    }
 }
 
 /// Counts a request as busy for as long as it is handled.
@@ -232,6 +290,9 @@ pub async fn serve_connection(
     let mut watchdog = std::pin::pin!(watchdog);
     let mut seen = ctx.activity.load(Ordering::Relaxed);
     let mut quiet_since = tokio::time::Instant::now();
+    let mut stop = PolledOnWake::new(Box::pin(async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    }));
     loop {
         tokio::select! {
             result = conn.as_mut() => {
@@ -254,7 +315,7 @@ pub async fn serve_connection(
                 }
                 watchdog.as_mut().reset(now + check);
             }
-            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
+            () = &mut stop => {
                 conn.as_mut().graceful_shutdown();
                 let _ = conn.await;
                 return;

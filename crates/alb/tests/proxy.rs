@@ -191,6 +191,19 @@ async fn slow_backend_beyond_idle_timeout_is_504() {
     plane.stop().await;
 }
 
+/// `GET /` on an open keep-alive connection; the raw response, read until the body `body`.
+async fn keep_alive_get(conn: &mut TcpStream, body: &str) -> String {
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: lb.example\r\n\r\n").await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !(got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(body.as_bytes())) {
+        let n = tokio::time::timeout(WAIT, conn.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "closed mid-response: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 #[tokio::test]
 async fn idle_client_connection_closes_after_the_idle_timeout() {
     let a = Backend::start("a", "127.0.2.63").await;
@@ -199,21 +212,10 @@ async fn idle_client_connection_closes_after_the_idle_timeout() {
     let plane = Plane::start(snapshot).await;
     let addr = plane.addr(80);
     let mut conn = TcpStream::connect(addr).await.unwrap();
-    async fn exchange(conn: &mut TcpStream) -> String {
-        conn.write_all(b"GET / HTTP/1.1\r\nHost: lb.example\r\n\r\n").await.unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !(got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(b"a")) {
-            let n = tokio::time::timeout(WAIT, conn.read(&mut buf)).await.unwrap().unwrap();
-            assert!(n > 0, "closed mid-response: {}", String::from_utf8_lossy(&got));
-            got.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&got).into_owned()
-    }
-    assert!(exchange(&mut conn).await.starts_with("HTTP/1.1 200"));
+    assert!(keep_alive_get(&mut conn, "a").await.starts_with("HTTP/1.1 200"));
     // In use, the connection stays open: a second request 250 ms later is served on it.
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(exchange(&mut conn).await.starts_with("HTTP/1.1 200"));
+    assert!(keep_alive_get(&mut conn, "a").await.starts_with("HTTP/1.1 200"));
     // Then idle: closed between 1 and 1.25 x the idle timeout (plus scheduling slack).
     let idle_from = tokio::time::Instant::now();
     let mut buf = [0u8; 64];
@@ -632,6 +634,29 @@ async fn thread_per_core_workers_serve_the_same_routes() {
         tokio::time::timeout(WAIT, c).await.unwrap().unwrap();
     }
     plane.stop().await;
+}
+
+#[tokio::test]
+async fn stopping_the_workers_closes_idle_keep_alive_connections_at_once() {
+    let a = Backend::start("a", "127.0.3.73").await;
+    let workers = alb::Serving::Workers(std::num::NonZeroUsize::new(2).unwrap());
+    let plane = Plane::start_serving(one_group_snapshot(vec![a.target("10.0.3.73")]), workers).await;
+    let addr = plane.addr(80);
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(keep_alive_get(&mut conn, "a").await.starts_with("HTTP/1.1 200"));
+        conns.push(conn);
+    }
+    // The idle timeout is 60 s: only the stop signal closes these.
+    let started = tokio::time::Instant::now();
+    plane.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "stop waited {:?}", started.elapsed());
+    for mut conn in conns {
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut buf)).await.unwrap().unwrap_or(0);
+        assert_eq!(n, 0, "closed, not answered: {}", String::from_utf8_lossy(&buf[..n]));
+    }
 }
 
 #[tokio::test]
