@@ -241,9 +241,8 @@ struct Head {
 async fn read_head(conn: &mut Conn) -> Result<Head, UpstreamError> {
     loop {
         if !conn.rbuf.is_empty() {
-            match parse_head(&conn.rbuf)? {
-                Some((len, head)) => {
-                    conn.rbuf.advance(len);
+            match take_head(&mut conn.rbuf)? {
+                Some(head) => {
                     // 100 Continue and other interim responses are skipped; 101 is final here.
                     if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
                         continue;
@@ -291,29 +290,51 @@ fn read_some(io: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
     }
 }
 
-/// Parses a response head at the start of `buf`: `Ok(None)` when more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, UpstreamError> {
-    let mut storage = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-    let mut resp = httparse::Response::new(&mut storage);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(UpstreamError::Invalid("malformed response head")),
+/// Parses a response head at the start of `buf` and takes it out of the buffer: `Ok(None)` (and
+/// `buf` untouched) when more bytes are needed.
+///
+/// Header values are not copied: they are slices of the head's bytes, split off the read buffer
+/// (the buffer's memory is reclaimed once the response head has been written to the client and
+/// dropped). Standard header names are static; only other names allocate.
+fn take_head(buf: &mut BytesMut) -> Result<Option<Head>, UpstreamError> {
+    // Where each header's name and value sit in `buf` (the parser's slices borrow it).
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_RESPONSE_HEADERS];
+    let (len, status, version, count) = {
+        let mut storage = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut storage);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(UpstreamError::Invalid("malformed response head")),
+        };
+        if len > MAX_RESPONSE_HEAD {
+            return Err(UpstreamError::Invalid("response head over 32 KiB"));
+        }
+        let status = resp
+            .code
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .ok_or(UpstreamError::Invalid("status code"))?;
+        let version = if resp.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+        let base = buf.as_ptr() as usize;
+        // Offsets below 32 KiB (the head's limit): u32 holds them.
+        let at = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
+        for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+            *span = (at(h.name.as_bytes()), h.name.len() as u32, at(h.value), h.value.len() as u32);
+        }
+        (len, status, version, resp.headers.len())
     };
-    if len > MAX_RESPONSE_HEAD {
-        return Err(UpstreamError::Invalid("response head over 32 KiB"));
-    }
-    let status =
-        resp.code.and_then(|c| StatusCode::from_u16(c).ok()).ok_or(UpstreamError::Invalid("status code"))?;
-    let version = if resp.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
-    for h in resp.headers.iter() {
-        let name =
-            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| UpstreamError::Invalid("header name"))?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| UpstreamError::Invalid("header value"))?;
+    let raw = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(count);
+    for &(name_at, name_len, value_at, value_len) in &spans[..count] {
+        let (name_at, name_len) = (name_at as usize, name_len as usize);
+        let (value_at, value_len) = (value_at as usize, value_len as usize);
+        let name = HeaderName::from_bytes(&raw[name_at..name_at + name_len])
+            .map_err(|_| UpstreamError::Invalid("header name"))?;
+        let value = HeaderValue::from_maybe_shared(raw.slice(value_at..value_at + value_len))
+            .map_err(|_| UpstreamError::Invalid("header value"))?;
         headers.append(name, value);
     }
-    Ok(Some((len, Head { status, version, headers })))
+    Ok(Some(Head { status, version, headers }))
 }
 
 fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
@@ -592,15 +613,23 @@ mod tests {
 
     #[test]
     fn response_heads_parse() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
-        let (len, head) = parse_head(raw).ok().flatten().unwrap_or_else(|| panic!("complete head"));
-        assert_eq!(len, raw.len() - 5);
+        let parse = |raw: &[u8]| {
+            let mut buf = BytesMut::from(raw);
+            let head = take_head(&mut buf);
+            (head, buf)
+        };
+        let (head, rest) = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\nX-A: c\r\n\r\nhello");
+        let head = head.ok().flatten().unwrap_or_else(|| panic!("complete head"));
+        assert_eq!(&rest[..], b"hello");
         assert_eq!(head.status, 200);
-        assert_eq!(head.headers["x-a"], "b");
-        assert!(matches!(parse_head(b"HTTP/1.1 200 OK\r\nContent-"), Ok(None)));
-        assert!(parse_head(b"NOT HTTP\r\n\r\n").is_err());
-        let (_, h10) =
-            parse_head(b"HTTP/1.0 404 Not Found\r\n\r\n").ok().flatten().unwrap_or_else(|| panic!("head"));
+        assert_eq!(head.headers["content-length"], "5");
+        let xa: Vec<_> = head.headers.get_all("x-a").iter().collect();
+        assert_eq!(xa, ["b", "c"]);
+        let (partial, rest) = parse(b"HTTP/1.1 200 OK\r\nContent-");
+        assert!(matches!(partial, Ok(None)));
+        assert_eq!(&rest[..], b"HTTP/1.1 200 OK\r\nContent-");
+        assert!(parse(b"NOT HTTP\r\n\r\n").0.is_err());
+        let h10 = parse(b"HTTP/1.0 404 Not Found\r\n\r\n").0.ok().flatten().unwrap_or_else(|| panic!("head"));
         assert_eq!((h10.status.as_u16(), h10.version), (404, Version::HTTP_10));
     }
 }
