@@ -2,13 +2,9 @@
 //! (codes asserted), target health states, the load balancer's network interfaces in EC2, and
 //! the PriorityInUse race terraform relies on.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod elbv2_support;
-
 use std::time::Duration;
 
-use elbv2_support::{berth, create_lb, create_listener, create_tg, health, network, str_of};
+use crate::elbv2_support::{berth, create_lb, create_listener, create_tg, health, network, str_of};
 use serde_json::Value;
 use testkit::{patience, require_tool, wait_for};
 
@@ -479,7 +475,7 @@ fn listeners_rules_priorities_limits_and_groups_in_use() {
             "--port",
             "81",
             "--default-actions",
-            elbv2_support::NOT_FOUND_404,
+            crate::elbv2_support::NOT_FOUND_404,
         ])
         .expect_error("UnsupportedProtocol");
 

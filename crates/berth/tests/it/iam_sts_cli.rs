@@ -1,8 +1,6 @@
 //! STS and IAM through the real AWS CLI: the calls a user makes, and IAM's errors with their
 //! codes and exit statuses.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use testkit::{Berth, require_tool};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

@@ -7,8 +7,6 @@
 //! the tests pass `--image product-svc=<dir>/product-svc` so nothing depends on what else happens
 //! to be in `target/`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

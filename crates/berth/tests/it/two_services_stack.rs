@@ -5,17 +5,13 @@
 //! Timings: health checks run with `--fast` (1 s) to keep the test short; the terraform apply
 //! still takes over a minute because the AWS provider's ALB waiter sleeps 2 × 30 s.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ecs_support;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ecs_support::{BERTH, service_binaries};
+use crate::ecs_support::{BERTH, service_binaries};
 use serde_json::Value;
 use testkit::{Berth, Terraform, assert_eventually, copy_config, http_request, require_tool, workspace_root};
 

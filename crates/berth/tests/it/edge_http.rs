@@ -1,7 +1,5 @@
 //! The endpoint over raw HTTP: health documents and malformed input. Nothing here needs a tool.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 

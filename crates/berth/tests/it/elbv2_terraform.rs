@@ -5,11 +5,7 @@
 //! group, listener or network interface behind. The provider's ALB waiter sleeps 2 × 30 s, so the
 //! apply takes more than a minute.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod elbv2_support;
-
-use elbv2_support::str_of;
+use crate::elbv2_support::str_of;
 use testkit::{require_tool, workspace_root};
 
 #[test]
@@ -17,7 +13,7 @@ fn terraform_applies_the_example_alb_plans_empty_and_destroys_it_all() {
     if !require_tool("terraform") || !require_tool("aws") {
         return;
     }
-    let mut berth = elbv2_support::berth(&[]);
+    let mut berth = crate::elbv2_support::berth(&[]);
     let tf = berth.terraform(
         workspace_root().join("examples/two-services"),
         Some(&["main.tf", "variables.tf", "vpc.tf", "iam.tf", "alb.tf"]),

@@ -2,8 +2,6 @@
 //! deletes blocked by dependencies, unknown ids (HTTP 400), duplicates, routes to gateways of
 //! other networks, and filters that match nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::Value;
 use testkit::{Berth, require_tool};
 

@@ -2,8 +2,6 @@
 //! provider: apply, an empty plan, the same empty plan after berth restarts, and a destroy that
 //! leaves no role.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use testkit::{Berth, require_tool, workspace_root};
 
 #[test]

@@ -2,14 +2,10 @@
 //! tasks (RunTask, StopTask, an image that resolves to nothing), the start-failure back-off,
 //! `berth logs`, and a berth killed and restarted on the same data dir.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ecs_support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use ecs_support::*;
+use crate::ecs_support::*;
 use serde_json::{Value, json};
 use testkit::{Berth, assert_eventually, http_get, require_tool};
 

@@ -4,16 +4,12 @@
 //! request (new tasks healthy before old ones are deregistered and drained); a task failing its
 //! target group's health checks is replaced; deleting the service deregisters every target.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ecs_support;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ecs_support::*;
+use crate::ecs_support::*;
 use serde_json::{Value, json};
 use testkit::{Berth, assert_eventually, http_get, patience, require_tool, wait_for};
 

@@ -4,8 +4,6 @@
 //!
 //! Run with `--nocapture` to see each terraform command's wall time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::Value;
 use testkit::{Berth, require_tool, workspace_root};
 

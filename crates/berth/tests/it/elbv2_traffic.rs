@@ -4,10 +4,6 @@
 //! `/_berth/load-balancers` reports. Health checks turn the target healthy, then unhealthy with
 //! AWS's reason when its health path answers 500; deregistering drains it. Runs with `--fast`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod elbv2_support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::Command;
@@ -15,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use elbv2_support::{berth, create_lb, create_listener, create_tg, health, network, str_of};
+use crate::elbv2_support::{berth, create_lb, create_listener, create_tg, health, network, str_of};
 use testkit::{patience, require_tool, wait_for};
 
 /// A backend on `ip:0` answering `GET /health` with `health_status` and anything else with 200

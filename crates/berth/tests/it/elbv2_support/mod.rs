@@ -1,8 +1,6 @@
 //! Shared setup of the ELBv2 tests: a VPC with two subnets in two zones and a security group,
 //! created through the AWS CLI, and small helpers.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::Value;
 use testkit::Berth;
 

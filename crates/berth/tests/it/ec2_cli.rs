@@ -2,8 +2,6 @@
 //! with the DescribeNetworkInterfaces filters terraform uses, its Elastic IP, its states), tags
 //! and tag filters, availability zones, and paging.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use serde_json::Value;

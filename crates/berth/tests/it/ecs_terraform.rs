@@ -6,16 +6,12 @@
 //! Prints the closing note's numbers: CreateService → both tasks RUNNING, kill → replacement
 //! RUNNING, and berth's RSS with 4 tasks running.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ecs_support;
-
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ecs_support::*;
+use crate::ecs_support::*;
 use serde_json::Value;
 use testkit::{http_get, require_tool};
 
