@@ -57,77 +57,27 @@ fn absolute(path: &Path, base: Option<&Path>) -> PathBuf {
     base.join(path)
 }
 
-/// The `[images]` table of a `berth.toml`: `"image" = "path"` lines (paths relative to the file).
+/// What berth reads from a `berth.toml`: only its `[images]` table (other tables are ignored).
+#[derive(Debug, Default, serde::Deserialize)]
+struct BerthToml {
+    #[serde(default)]
+    images: BTreeMap<String, String>,
+}
+
+/// The `[images]` table of a `berth.toml`: `"image" = "path"` entries, paths relative to the file.
 pub fn parse_berth_toml(text: &str, dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-    let mut out = Vec::new();
-    let mut in_images = false;
-    for (n, raw) in text.lines().enumerate() {
-        let line = strip_comment(raw).trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with('[') {
-            in_images = line == "[images]";
-            continue;
-        }
-        if !in_images {
-            continue;
-        }
-        let (key, value) =
-            line.split_once('=').ok_or_else(|| format!("line {}: expected `\"image\" = \"path\"`", n + 1))?;
-        let key =
-            unquote(key.trim()).ok_or_else(|| format!("line {}: bad image name {}", n + 1, key.trim()))?;
-        let value = value.trim();
-        let value = unquote(value)
-            .filter(|_| value.starts_with('"'))
-            .ok_or_else(|| format!("line {}: the path must be a quoted string", n + 1))?;
-        if value.is_empty() {
-            return Err(format!("line {}: empty path", n + 1));
-        }
-        out.push((key, absolute(Path::new(&value), Some(dir))));
-    }
-    Ok(out)
-}
-
-/// Drops a `#` comment that is not inside a quoted string.
-fn strip_comment(line: &str) -> &str {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '\\' if in_quotes => escaped = !escaped,
-            '"' if !escaped => in_quotes = !in_quotes,
-            '#' if !in_quotes => return &line[..i],
-            _ => escaped = false,
-        }
-        if c != '\\' {
-            escaped = false;
-        }
-    }
-    line
-}
-
-/// A TOML key or basic string: `"a\"b"` → `a"b`; a bare key stays as it is.
-fn unquote(s: &str) -> Option<String> {
-    let Some(inner) = s.strip_prefix('"') else {
-        return (!s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
-            .then(|| s.to_string());
-    };
-    let inner = inner.strip_suffix('"')?;
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                other => out.push(other),
+    let parsed: BerthToml = toml::from_str(text).map_err(|e| e.to_string())?;
+    parsed
+        .images
+        .into_iter()
+        .map(|(image, path)| {
+            if path.trim().is_empty() {
+                Err(format!("[images] \"{image}\": empty path"))
+            } else {
+                Ok((image, absolute(Path::new(&path), Some(dir))))
             }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
+        })
+        .collect()
 }
 
 /// The explicit image mappings: every `berth.toml` found, then `--image` (which wins).
