@@ -22,7 +22,9 @@ export PROXY_NAME=${PROXY_NAME:-berth}
 export PROXY_CMD=${PROXY_CMD:-"$HERE/berth-alb.sh"}
 export PROXY_READY_FILE=1
 export READY_TIMEOUT=${READY_TIMEOUT:-90}
-export BENCH_ENV_EXTRA="berth: $("$BERTH_BIN" --version 2>/dev/null) commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- crates 2>/dev/null || echo '+dirty') binary $BERTH_BIN"
+# BERTH_COMMIT names the commit BERTH_BIN was built from, when it is not this checkout's.
+commit=${BERTH_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- crates 2>/dev/null || echo '+dirty')}
+export BENCH_ENV_EXTRA="berth: $("$BERTH_BIN" --version 2>/dev/null) commit $commit binary $BERTH_BIN"
 if [ "${SMOKE:-}" = 1 ]; then
     export DURATION=${DURATION:-1} REPS=${REPS:-1} WARMUP=${WARMUP:-1} STRICT=1
     export MODES=${MODES:-shared} SCENARIOS=${SCENARIOS:-"product c1"}

@@ -5,9 +5,11 @@
 #   API latency: ECS DescribeClusters in a closed loop with one client, REPS x LOOP_SECONDS per server:
 #     boto3 in one Python process (what an SDK user sees) and wrk -t1 -c1 replaying one signed
 #     request (the server's own latency).
-# RSS with the seed stack applied and its 4 tasks running is measured by apply.sh.
+#   stack: `berth up <copy of examples/two-services>` (berth applies it with terraform): time to
+#     4 tasks running and 4 healthy targets, RSS of berth and of its tasks then (STACK=0 skips;
+#     SMOKE skips it: the provider's ALB waiter alone takes 60 s).
 #
-#   bench/control-plane.sh                    # RUNS=10 REPS=3 LOOP_SECONDS=10, about 3 min
+#   bench/control-plane.sh                    # RUNS=10 REPS=3 LOOP_SECONDS=10 + the stack, about 5 min
 #   SMOKE=1 bench/control-plane.sh            # RUNS=2 REPS=1 LOOP_SECONDS=1, checks it all works
 #   RUNS=5 REPS=2 LOOP_SECONDS=5 BERTH_BIN=... bench/control-plane.sh
 set -euo pipefail
@@ -26,5 +28,6 @@ args=(control-plane --berth "$BERTH_BIN")
 [ -n "${REPS:-}" ] && args+=(--reps "$REPS")
 [ -n "${LOOP_SECONDS:-}" ] && args+=(--seconds "$LOOP_SECONDS")
 [ -n "${IDLE_WAIT:-}" ] && args+=(--idle-wait "$IDLE_WAIT")
+[ "${STACK:-1}" = 0 ] && args+=(--no-stack)
 OUT=${RESULTS_DIR:-$HERE/results/control-plane-$(date +%Y%m%d-%H%M%S)$([ "${SMOKE:-}" = 1 ] && echo -smoke)}
 exec timeout "${TIMEOUT:-1800}" python3 "$HERE/lib/cpbench.py" "${args[@]}" --out "$OUT"

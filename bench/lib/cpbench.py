@@ -72,11 +72,17 @@ def proc_status(pid):
 def children(pid):
     """Every descendant PID of pid."""
     found = []
+    kids = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(x) for x in f.read().split()]
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return found
+    for tid in threads:  # a child belongs to the thread that forked it (berth forks tasks on its own thread)
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
     for k in kids:
         found.append(k)
         found.extend(children(k))
@@ -90,8 +96,8 @@ def tree_rss_kb(pid):
 class Server:
     """A berth or moto_server process on 127.0.0.1:<port>, started fresh."""
 
-    def __init__(self, kind, berth_bin, logdir, tag):
-        self.kind, self.berth_bin, self.logdir, self.tag = kind, berth_bin, logdir, tag
+    def __init__(self, kind, berth_bin, logdir, tag, stack=None):
+        self.kind, self.berth_bin, self.logdir, self.tag, self.stack = kind, berth_bin, logdir, tag, stack
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -105,7 +111,8 @@ class Server:
     def command(self):
         if self.kind == "berth":
             self.data = tempfile.mkdtemp(prefix="berth-cpbench.")
-            return [self.berth_bin, "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data,
+            stack = [self.stack] if self.stack else []
+            return [self.berth_bin, "up", *stack, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data,
                     "--listener-ports", "ephemeral"]
         moto = shutil.which("moto_server")
         # pyenv's shim is a shell script that execs the real entry point: time the real one.
@@ -293,7 +300,8 @@ def control_plane(args):
         for s in servers.values():
             s.stop()
 
-    res = {"startup": rows, "latency": lat, "rss_after_loop_kb": rss_after, "env": env_info(args)}
+    stack = None if args.smoke or args.no_stack else stack_up(args)
+    res = {"startup": rows, "latency": lat, "rss_after_loop_kb": rss_after, "stack": stack, "env": env_info(args)}
     with open(os.path.join(args.out, "control-plane.json"), "w") as f:
         json.dump(res, f, indent=1)
     md = control_plane_md(res, args)
@@ -301,6 +309,8 @@ def control_plane(args):
         f.write(md)
     print(md)
     problems = [f"{k} wrk errors" for k in kinds for w in lat[k]["wrk"] if w["errors"] or not w["requests"]]
+    if stack is not None and not stack.get("running"):
+        problems.append(f"berth up <stack> did not get the stack running: {stack}")
     problems += [f"{k} boto3 made no call" for k in kinds for b in lat[k]["boto3"] if not b["calls"]]
     if problems:
         log("FAILED: " + ", ".join(problems))
@@ -347,7 +357,63 @@ def control_plane_md(res, args):
     ra = res["rss_after_loop_kb"]
     lines += ["", f"VmRSS after the loops: berth {ra.get('berth', 0) / 1024:.1f} MiB, "
                   f"moto_server {ra.get('moto', 0) / 1024:.1f} MiB.", ""]
+    st = res.get("stack")
+    if st:
+        lines += ["`berth up <copy of examples/two-services>` (the lead's stack mode: berth applies the stack "
+                  "with terraform itself):", "",
+                  "| metric | value |", "|---|---:|",
+                  f"| exec to health 200 | {st['ready_s'] * 1000:.0f} ms |",
+                  f"| exec to stack running (4 tasks running, 4 targets healthy) | {st['running_s']:.1f} s |",
+                  f"| berth VmRSS, stack running | {st['rss_kb'] / 1024:.1f} MiB |",
+                  f"| berth VmHWM | {st['hwm_kb'] / 1024:.1f} MiB |",
+                  f"| berth + its {st['tasks']} child processes ({', '.join(st.get('children', []))}), VmRSS "
+                  f"| {st['tree_kb'] / 1024:.1f} MiB |",
+                  f"| berth threads | {st['threads']} |", ""]
     return "\n".join(lines)
+
+
+def stack_up(args):
+    """`berth up <copy of the seed>`: time to a running stack, RSS with its 4 tasks running."""
+    log("stack: berth up <copy of examples/two-services>, until 4 tasks run and 4 targets are healthy")
+    work = tempfile.mkdtemp(prefix="cpbench-stack.")
+    cfg = os.path.join(work, "two-services")
+    copy_seed(cfg, None)
+    srv = Server("berth", args.berth, args.out, "berth-stack", stack=cfg)
+    out = {"running": False}
+    try:
+        t0 = time.perf_counter()
+        srv.start(timeout=120)
+        out["ready_s"] = srv.ready_s
+        ok, state = wait_stack_running(srv.endpoint, 300, quiet=True)
+        out["running_s"] = time.perf_counter() - t0
+        out["running"], out["state"] = ok, state
+        time.sleep(2)
+        st = proc_status(srv.proc.pid)
+        kids = children(srv.proc.pid)
+        names = []
+        for p in kids:
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    names.append(f.read().strip())
+            except OSError:
+                pass
+        out.update(rss_kb=st.get("VmRSS"), hwm_kb=st.get("VmHWM"), threads=st.get("Threads"),
+                   tree_kb=tree_rss_kb(srv.proc.pid), tasks=len(kids), children=sorted(names))
+        log(f"  stack running={ok} after {out['running_s']:.1f} s; berth VmRSS {out['rss_kb']} kB, "
+            f"with {out['tasks']} child processes {out['tree_kb']} kB")
+    except Exception as e:  # noqa: BLE001 - reported in the results and the exit code
+        out["error"] = str(e)
+        log(f"  stack: {e}")
+    finally:
+        kids = children(srv.proc.pid) if srv.proc else []
+        srv.stop()
+        for p in kids:  # tasks berth did not stop (it should)
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 def env_info(args):
@@ -367,7 +433,7 @@ def env_info(args):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    commit = v(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    commit = os.environ.get("BERTH_COMMIT") or v(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     return "\n".join([
         f"date: {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"nproc: {os.cpu_count()}  cpu: {cpu}  kernel: {os.uname().release}",
@@ -487,13 +553,19 @@ def run_tf(args_list, cwd, env, logfile, tf_log=None, timeout=900):
     return dt, text
 
 
-def wait_stack_running(endpoint, timeout):
+def wait_stack_running(endpoint, timeout, quiet=False):
     """Until both services run 2 tasks and all 4 targets are healthy (berth; moto runs nothing)."""
     ecs, elb = boto("ecs", endpoint), boto("elbv2", endpoint)
     deadline = time.monotonic() + timeout
     state = None
     while time.monotonic() < deadline:
-        svcs = ecs.describe_services(cluster="ecs-cluster", services=["product-svc", "user-svc"])["services"]
+        try:
+            svcs = ecs.describe_services(cluster="ecs-cluster", services=["product-svc", "user-svc"])["services"]
+        except Exception:  # noqa: BLE001 - the stack is still being applied (no cluster yet)
+            if not quiet:
+                raise
+            time.sleep(1)
+            continue
         running = sum(s.get("runningCount", 0) for s in svcs)
         healthy = 0
         for tg in elb.describe_target_groups()["TargetGroups"]:
@@ -615,6 +687,7 @@ def main():
             p.add_argument("--runs", type=int, default=None, help="startup runs per server")
             p.add_argument("--seconds", type=float, default=None, help="seconds per latency loop")
             p.add_argument("--idle-wait", type=float, default=None, help="seconds after ready before RSS")
+            p.add_argument("--no-stack", action="store_true", help="skip berth up <seed stack>")
     args = ap.parse_args()
     if args.cmd == "control-plane":
         args.runs = args.runs or (2 if args.smoke else 10)
