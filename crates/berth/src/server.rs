@@ -22,10 +22,11 @@ use crate::stack::{self, Progress, Stack};
 /// LocalStack's edge port, so `tflocal` and `awslocal` work unchanged.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4566";
 
-/// The shell exports that point terraform and the AWS CLI at `endpoint`.
+/// The shell exports that point terraform and the AWS CLI at `endpoint`. Both region variables:
+/// the AWS CLI v1 and boto3 read only `AWS_DEFAULT_REGION`, SDKs and the CLI v2 read `AWS_REGION`.
 pub fn exports(endpoint: &str, region: &str) -> String {
     format!(
-        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\n"
+        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\n"
     )
 }
 
