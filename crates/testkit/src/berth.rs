@@ -8,6 +8,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use std::sync::Mutex;
+
+use crate::aws::CliServer;
 use crate::{AwsOutput, Terraform, patience, wait_for};
 
 /// A running berth. Dropping it kills the process.
@@ -21,6 +24,15 @@ pub struct Berth {
     _temp: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
     log_path: PathBuf,
+    /// The AWS CLI process for this berth's endpoint (see [`crate::aws`]).
+    cli: Mutex<Cli>,
+}
+
+enum Cli {
+    NotStarted,
+    Server(CliServer),
+    /// `awscli` could not be imported in-process: spawn `aws` per call.
+    Spawn,
 }
 
 impl Berth {
@@ -41,12 +53,17 @@ impl Berth {
             data_dir,
             _temp: Some(temp),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            cli: Mutex::new(Cli::NotStarted),
         };
         berth.spawn();
         berth
     }
 
     fn spawn(&mut self) {
+        // A restarted berth has a new endpoint: the CLI process is started again for it.
+        if let Ok(mut cli) = self.cli.lock() {
+            *cli = Cli::NotStarted;
+        }
         let _ = std::fs::remove_file(self.data_dir.join("endpoint"));
         let log = File::options().create(true).append(true).open(&self.log_path).expect("log file");
         let log2 = log.try_clone().expect("log file");
@@ -168,13 +185,38 @@ impl Berth {
 
     /// Runs `aws <args> --output json` against this berth.
     pub fn aws(&self, args: &[&str]) -> AwsOutput {
-        crate::aws::run(&self.aws_env(), args)
+        let mut cli = self.cli.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Cli::NotStarted = *cli {
+            *cli = match CliServer::start(&self.aws_env()) {
+                Some(server) => Cli::Server(server),
+                None => Cli::Spawn,
+            };
+        }
+        match &mut *cli {
+            Cli::Server(server) => server.call(args),
+            _ => crate::aws::run(&self.aws_env(), args),
+        }
     }
 
     /// A terraform working copy of `config_dir` (only `*.tf` files and `modules/`) pointed at
     /// this berth.
     pub fn terraform(&self, config_dir: impl AsRef<Path>, files: Option<&[&str]>) -> Terraform {
         Terraform::new(config_dir.as_ref(), files, self.aws_env())
+    }
+
+    /// One awsQuery/ec2Query call straight over HTTP (a form POST with a SigV4-shaped credential
+    /// scope naming `service`), for checks that must happen within milliseconds of the previous
+    /// call; the AWS CLI takes a second or more just to start. Returns `(status, XML body)`.
+    pub fn query(&self, service: &str, params: &[(&str, &str)]) -> (u16, String) {
+        let body: String = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        crate::http_post_form(&self.endpoint, &auth, &body).expect("POST to berth")
     }
 
     /// `GET <endpoint><path>`.
@@ -201,4 +243,14 @@ impl Drop for Berth {
             );
         }
     }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -140,6 +140,29 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> std::i
     Ok((status, body))
 }
 
+/// POSTs an urlencoded form to `<endpoint>/` with an `Authorization` header: `(status, body)`.
+pub fn http_post_form(endpoint: &str, authorization: &str, body: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAuthorization: {authorization}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = match text.find("\r\n\r\n") {
+        Some(i) => decode_chunked_if_needed(&text[..i], &text[i + 4..]),
+        None => String::new(),
+    };
+    Ok((status, body))
+}
+
 fn decode_chunked_if_needed(head: &str, body: &str) -> String {
     if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         return body.to_string();

@@ -168,20 +168,33 @@ fn a_listener_routes_to_a_healthy_target_and_health_checks_report_aws_reasons() 
     assert_eq!(unhealthy["Reason"], "Target.ResponseCodeMismatch");
     assert!(unhealthy["Description"].as_str().unwrap().contains("500"), "{unhealthy}");
 
-    // Deregistering drains: the API shows `draining` until the (fast: 2 s) delay is over.
+    // Deregistering drains: the API shows `draining` until the (fast: 2 s) delay is over. Both
+    // calls go straight over HTTP: the AWS CLI's start-up alone can outlast a 2 s window.
     health_status.store(200, Ordering::SeqCst);
-    berth
-        .aws(&[
-            "elbv2",
-            "deregister-targets",
-            "--target-group-arn",
-            &tg_arn,
-            "--targets",
-            &format!("Id={target_ip},Port={port}"),
-        ])
-        .json();
-    let h = health(&berth, &tg_arn, &[]);
-    assert_eq!(h, vec![(target_ip.to_string(), "draining".into(), "Target.DeregistrationInProgress".into())]);
+    let target = format!("{target_ip}");
+    let port_s = port.to_string();
+    let (code, body) = berth.query(
+        "elasticloadbalancing",
+        &[
+            ("Action", "DeregisterTargets"),
+            ("Version", "2015-12-01"),
+            ("TargetGroupArn", &tg_arn),
+            ("Targets.member.1.Id", &target),
+            ("Targets.member.1.Port", &port_s),
+        ],
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = berth.query(
+        "elasticloadbalancing",
+        &[("Action", "DescribeTargetHealth"), ("Version", "2015-12-01"), ("TargetGroupArn", &tg_arn)],
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(&format!("<Id>{target_ip}</Id>"))
+            && body.contains("<State>draining</State>")
+            && body.contains("<Reason>Target.DeregistrationInProgress</Reason>"),
+        "right after DeregisterTargets the target is draining: {body}"
+    );
     let gone =
         wait_for(patience(Duration::from_secs(15)), || health(&berth, &tg_arn, &[]).is_empty().then_some(()));
     assert!(gone.is_some(), "still registered after the deregistration delay");
