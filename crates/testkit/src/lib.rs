@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 pub use aws::AwsOutput;
 pub use berth::Berth;
-pub use terraform::{Terraform, copy_config};
+pub use terraform::{Terraform, copy_config, plugin_mirror};
 
 /// True when running under CI (`CI=true`), where a missing tool is a failure, not a skip.
 pub fn in_ci() -> bool {
@@ -30,9 +30,16 @@ pub fn in_ci() -> bool {
 }
 
 /// Whether `tool` is on PATH. When it is not: panics under CI, else prints a loud skip message
-/// and returns false (the caller returns early).
+/// and returns false (the caller returns early). Under CI, `terraform` also needs the provider
+/// mirror (see [`terraform::plugin_mirror`]).
 pub fn require_tool(tool: &str) -> bool {
     if which(tool).is_some() {
+        // CI runs offline: terraform without the provider mirror would fail later, less clearly.
+        if tool == "terraform" && in_ci() && terraform::plugin_mirror().is_none() {
+            panic!(
+                "CI=true needs the terraform provider mirror: set BERTH_TF_PLUGIN_MIRROR or provide /opt/tf-plugins"
+            );
+        }
         return true;
     }
     assert!(!in_ci(), "{tool} is required under CI=true but is not on PATH");
