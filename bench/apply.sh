@@ -29,5 +29,5 @@ python3 -c 'import boto3, moto' 2>/dev/null || { echo "apply.sh: needs boto3 and
 args=(apply --berth "$BERTH_BIN")
 [ "${SMOKE:-}" = 1 ] && args+=(--smoke)
 [ -n "${REPS:-}" ] && args+=(--reps "$REPS")
-OUT=${RESULTS_DIR:-$HERE/results/apply-$(date +%Y%m%d-%H%M%S)$([ "${SMOKE:-}" = 1 ] && echo -smoke)}
+OUT=${RESULTS_DIR:-$HERE/results/apply-$(date +%Y%m%d-%H%M%S)$([ "${SMOKE:-}" = 1 ] && echo -smoke || true)}
 exec timeout "${TIMEOUT:-3600}" python3 "$HERE/lib/cpbench.py" "${args[@]}" --out "$OUT"

@@ -29,5 +29,5 @@ args=(control-plane --berth "$BERTH_BIN")
 [ -n "${LOOP_SECONDS:-}" ] && args+=(--seconds "$LOOP_SECONDS")
 [ -n "${IDLE_WAIT:-}" ] && args+=(--idle-wait "$IDLE_WAIT")
 [ "${STACK:-1}" = 0 ] && args+=(--no-stack)
-OUT=${RESULTS_DIR:-$HERE/results/control-plane-$(date +%Y%m%d-%H%M%S)$([ "${SMOKE:-}" = 1 ] && echo -smoke)}
+OUT=${RESULTS_DIR:-$HERE/results/control-plane-$(date +%Y%m%d-%H%M%S)$([ "${SMOKE:-}" = 1 ] && echo -smoke || true)}
 exec timeout "${TIMEOUT:-1800}" python3 "$HERE/lib/cpbench.py" "${args[@]}" --out "$OUT"

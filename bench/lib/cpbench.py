@@ -89,6 +89,14 @@ def children(pid):
     return found
 
 
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
 def tree_rss_kb(pid):
     return sum(proc_status(p).get("VmRSS", 0) for p in [pid] + children(pid))
 
@@ -359,11 +367,12 @@ def control_plane_md(res, args):
                   f"moto_server {ra.get('moto', 0) / 1024:.1f} MiB.", ""]
     st = res.get("stack")
     if st:
-        lines += ["`berth up <copy of examples/two-services>` (the lead's stack mode: berth applies the stack "
+        lines += ["`berth up <copy of examples/two-services>` (berth applies the stack "
                   "with terraform itself):", "",
                   "| metric | value |", "|---|---:|",
                   f"| exec to health 200 | {st['ready_s'] * 1000:.0f} ms |",
                   f"| exec to stack running (4 tasks running, 4 targets healthy) | {st['running_s']:.1f} s |",
+                  f"| exec to berth's terraform apply exited | {st.get('terraform_done_s', float('nan')):.1f} s |",
                   f"| berth VmRSS, stack running | {st['rss_kb'] / 1024:.1f} MiB |",
                   f"| berth VmHWM | {st['hwm_kb'] / 1024:.1f} MiB |",
                   f"| berth + its {st['tasks']} child processes ({', '.join(st.get('children', []))}), VmRSS "
@@ -387,16 +396,15 @@ def stack_up(args):
         ok, state = wait_stack_running(srv.endpoint, 300, quiet=True)
         out["running_s"] = time.perf_counter() - t0
         out["running"], out["state"] = ok, state
+        # berth's terraform may still be finishing (outputs); measure once it has exited.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and any(comm(p) == "terraform" for p in children(srv.proc.pid)):
+            time.sleep(0.5)
+        out["terraform_done_s"] = time.perf_counter() - t0
         time.sleep(2)
         st = proc_status(srv.proc.pid)
         kids = children(srv.proc.pid)
-        names = []
-        for p in kids:
-            try:
-                with open(f"/proc/{p}/comm") as f:
-                    names.append(f.read().strip())
-            except OSError:
-                pass
+        names = [comm(p) for p in kids]
         out.update(rss_kb=st.get("VmRSS"), hwm_kb=st.get("VmHWM"), threads=st.get("Threads"),
                    tree_kb=tree_rss_kb(srv.proc.pid), tasks=len(kids), children=sorted(names))
         log(f"  stack running={ok} after {out['running_s']:.1f} s; berth VmRSS {out['rss_kb']} kB, "
@@ -689,6 +697,8 @@ def main():
             p.add_argument("--idle-wait", type=float, default=None, help="seconds after ready before RSS")
             p.add_argument("--no-stack", action="store_true", help="skip berth up <seed stack>")
     args = ap.parse_args()
+    args.out = os.path.abspath(args.out)  # terraform runs elsewhere: TF_LOG_PATH must be absolute
+    args.berth = os.path.abspath(args.berth)
     if args.cmd == "control-plane":
         args.runs = args.runs or (2 if args.smoke else 10)
         args.reps = args.reps or (1 if args.smoke else 3)
