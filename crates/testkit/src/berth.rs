@@ -23,6 +23,8 @@ pub struct Berth {
     pub data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
+    /// `--listen` of the next start: `127.0.0.1:0` unless a restart keeps the address.
+    listen: String,
     log_path: PathBuf,
     /// The AWS CLI process for this berth's endpoint (see [`crate::aws`]).
     cli: Mutex<Cli>,
@@ -53,6 +55,7 @@ impl Berth {
             data_dir,
             _temp: Some(temp),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            listen: "127.0.0.1:0".to_string(),
             cli: Mutex::new(Cli::NotStarted),
         };
         berth.spawn();
@@ -70,7 +73,7 @@ impl Berth {
         let child = Command::new(&self.bin)
             .arg("up")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(&self.listen)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.extra_args)
@@ -166,6 +169,15 @@ impl Berth {
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "berth is still running");
         self.spawn();
+    }
+
+    /// Starts berth again after [`Berth::kill`] or [`Berth::stop`] on the address it had, so
+    /// clients still running against it (a `terraform apply`) reconnect to the new process.
+    pub fn start_again_at_the_same_address(&mut self) {
+        assert!(self.child.is_none(), "berth is still running");
+        self.listen = self.endpoint.trim_start_matches("http://").to_string();
+        self.spawn();
+        self.listen = "127.0.0.1:0".to_string();
     }
 
     /// Environment that points AWS clients at this berth.

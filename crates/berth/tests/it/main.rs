@@ -24,6 +24,7 @@ mod elbv2_cli;
 mod elbv2_terraform;
 mod elbv2_traffic;
 mod iam_sts_cli;
+mod killed_mid_apply;
 mod readme_commands;
 mod terraform_iam;
 mod two_services_stack;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::ecs_support::{BERTH, service_binaries};
+use crate::ecs_support::{BERTH, service_binaries, task_processes_of};
 use serde_json::Value;
 use testkit::{Berth, Terraform, assert_eventually, copy_config, http_request, require_tool, workspace_root};
 
@@ -63,25 +63,6 @@ fn running_tasks(berth: &Berth, service: &str) -> Vec<String> {
         ])
         .json();
     out["taskArns"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
-}
-
-/// Processes whose environment points at this berth's task metadata endpoint: its tasks.
-fn task_processes_of(endpoint: &str) -> Vec<u32> {
-    let needle = format!("ECS_CONTAINER_METADATA_URI_V4={endpoint}/");
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        if let Ok(env) = std::fs::read(entry.path().join("environ"))
-            && env.split(|b| *b == 0).any(|kv| kv.starts_with(needle.as_bytes()))
-        {
-            // A zombie keeps its environ until reaped; only count live processes.
-            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            if !state.split(") ").nth(1).unwrap_or("").starts_with('Z') {
-                pids.push(pid);
-            }
-        }
-    }
-    pids
 }
 
 #[test]

@@ -259,3 +259,22 @@ pub fn pids_of_berth(exe: &Path, endpoint: &str) -> Vec<u32> {
 pub fn epoch_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
 }
+
+/// Processes whose environment points at this berth's task metadata endpoint: its tasks.
+pub fn task_processes_of(endpoint: &str) -> Vec<u32> {
+    let needle = format!("ECS_CONTAINER_METADATA_URI_V4={endpoint}/");
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Ok(env) = std::fs::read(entry.path().join("environ"))
+            && env.split(|b| *b == 0).any(|kv| kv.starts_with(needle.as_bytes()))
+        {
+            // A zombie keeps its environ until reaped; only count live processes.
+            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            if !state.split(") ").nth(1).unwrap_or("").starts_with('Z') {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
