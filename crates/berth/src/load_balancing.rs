@@ -1,6 +1,6 @@
 //! Load balancing in `berth up`: the ALB data plane ([`alb`]) fed by the control plane's routing
-//! snapshots, the loops between them, and `GET /_berth/load-balancers`, which tells where each
-//! listener really listens.
+//! snapshots, the loops between them, and the listener bindings that `GET /_berth/load-balancers`
+//! and `berth status` ([`crate::status`]) report as each listener's real address.
 //!
 //! # Ports
 //! A listener's port is the one the AWS API shows (80 in the two-services example). Where berth

@@ -22,12 +22,21 @@ use crate::stack::{self, Progress, Stack};
 /// LocalStack's edge port, so `tflocal` and `awslocal` work unchanged.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4566";
 
-/// The shell exports that point terraform and the AWS CLI at `endpoint`. Both region variables:
+/// The environment that points terraform and the AWS CLI at `endpoint`. Both region variables:
 /// the AWS CLI v1 and boto3 read only `AWS_DEFAULT_REGION`, SDKs and the CLI v2 read `AWS_REGION`.
+pub fn client_env(endpoint: &str, region: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", region.to_string()),
+        ("AWS_DEFAULT_REGION", region.to_string()),
+    ]
+}
+
+/// [`client_env`] as shell exports (`berth env`, `berth up`'s banner).
 pub fn exports(endpoint: &str, region: &str) -> String {
-    format!(
-        "export AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\n"
-    )
+    client_env(endpoint, region).into_iter().map(|(k, v)| format!("export {k}={v}\n")).collect()
 }
 
 /// Runs berth until Ctrl-C or SIGTERM; with a stack directory, also brings that stack up.

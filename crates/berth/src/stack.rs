@@ -20,7 +20,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-/// The provider mirror to install `hashicorp/aws` from, if any.
+/// The provider mirror to install `hashicorp/aws` from, if any. (testkit applies the same rule on
+/// its own, so the tests would notice this one going wrong.)
 pub fn plugin_mirror() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("BERTH_TF_PLUGIN_MIRROR").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
@@ -209,16 +210,16 @@ impl Stack {
     pub fn new(dir: &Path, endpoint: &str, region: &str, data_dir: &Path) -> anyhow::Result<Self> {
         check_dir(dir)?;
         let terraform = terraform_path()?;
-        let mut env = vec![
-            ("AWS_ENDPOINT_URL".to_string(), endpoint.to_string()),
-            ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
-            ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
-            ("AWS_REGION".to_string(), region.to_string()),
-            ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
-            ("TF_IN_AUTOMATION".to_string(), "1".to_string()),
-            ("TF_INPUT".to_string(), "0".to_string()),
-            ("CHECKPOINT_DISABLE".to_string(), "1".to_string()),
-        ];
+        let mut env: Vec<(String, String)> = crate::server::client_env(endpoint, region)
+            .into_iter()
+            .chain([
+                ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+                ("TF_IN_AUTOMATION", "1".to_string()),
+                ("TF_INPUT", "0".to_string()),
+                ("CHECKPOINT_DISABLE", "1".to_string()),
+            ])
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         if let Some(mirror) = plugin_mirror() {
             // Absolute: terraform runs in the stack directory, not in berth's.
             let path = std::path::absolute(data_dir.join("terraform.rc"))
@@ -458,16 +459,17 @@ async fn wait_until_ready(
 ) -> anyhow::Result<bool> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
-        let (running, desired, healthy, targets) = readiness(&report(cloud).await?);
+        let report = report(cloud).await?;
+        let (running, desired, healthy, targets) = readiness(&report);
+        // Zero targets is "not yet" while a service is still to register its tasks.
+        let registers_targets =
+            report.services.iter().any(|s| s.status == "ACTIVE" && s.desired > 0 && s.load_balanced);
         progress.count(
             running + healthy,
             desired + targets,
             &format!("{running}/{desired} tasks running, {healthy}/{targets} targets healthy"),
         );
-        if running == desired
-            && healthy == targets
-            && (targets > 0 || desired == 0 || !has_lb_services(cloud).await?)
-        {
+        if running == desired && healthy == targets && (targets > 0 || !registers_targets) {
             return Ok(true);
         }
         if Instant::now() >= deadline {
@@ -478,22 +480,6 @@ async fn wait_until_ready(
             _ = shutdown.wait_for(|s| *s) => bail!("interrupted while waiting for the stack to become ready"),
         }
     }
-}
-
-/// Whether any service should register targets (so zero targets means "not yet").
-async fn has_lb_services(cloud: &Arc<Cloud>) -> anyhow::Result<bool> {
-    let c = Arc::clone(cloud);
-    tokio::task::spawn_blocking(move || {
-        c.store.transaction(|tx| {
-            let services = tx.list_all_regions::<cloud::ecs::service::Service>()?;
-            Ok::<_, cloud::store::StoreError>(
-                services.iter().any(|(_, s)| s.desired_count > 0 && !s.load_balancers.is_empty()),
-            )
-        })
-    })
-    .await
-    .context("reading berth's state")?
-    .map_err(|e| anyhow::anyhow!("reading berth's state: {e}"))
 }
 
 /// The stack's outputs, with every load balancer DNS name turned into URLs to open.
@@ -518,10 +504,7 @@ fn summary(
     }
     for lb in &report.load_balancers {
         for l in &lb.listeners {
-            let Some(b) = bindings
-                .iter()
-                .find(|b| b.port == l.port && b.load_balancers.iter().any(|x| x.arn == lb.arn))
-            else {
+            let Some(b) = crate::status::binding_of(bindings, &lb.arn, l.port) else {
                 continue;
             };
             let base = crate::status::listener_url(&lb.dns_name, b.addr.port());

@@ -86,16 +86,22 @@ fn add_bindings(report: &mut Value, bindings: &[alb::ListenerBinding]) {
             continue;
         };
         for l in listeners {
-            let port = l["port"].as_u64().unwrap_or(0);
-            let bound = bindings
-                .iter()
-                .find(|b| u64::from(b.port) == port && b.load_balancers.iter().any(|x| x.arn == arn));
-            if let (Some(b), Some(obj)) = (bound, l.as_object_mut()) {
+            let port = l["port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+            if let (Some(b), Some(obj)) = (binding_of(bindings, &arn, port), l.as_object_mut()) {
                 obj.insert("address".into(), json!(b.addr.to_string()));
                 obj.insert("url".into(), json!(listener_url(&dns, b.addr.port())));
             }
         }
     }
+}
+
+/// Where the data plane serves listener `port` of load balancer `lb_arn`.
+pub fn binding_of<'a>(
+    bindings: &'a [alb::ListenerBinding],
+    lb_arn: &str,
+    port: u16,
+) -> Option<&'a alb::ListenerBinding> {
+    bindings.iter().find(|b| b.port == port && b.load_balancers.iter().any(|x| x.arn == lb_arn))
 }
 
 /// `http://<dns name>/` on port 80, else `http://<dns name>:<port>/`.

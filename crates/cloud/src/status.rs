@@ -12,12 +12,12 @@ use model::health::TargetKey;
 use serde::Serialize;
 
 use crate::api::ApiError;
-use crate::ecs::service::Service;
+use crate::ecs::service::{self, Service};
 use crate::ecs::task::{Task, TaskStatus};
 use crate::elbv2::action::Action;
 use crate::elbv2::listener::Listener;
 use crate::elbv2::load_balancer::LoadBalancer;
-use crate::elbv2::rule::{Rule, RuleCondition};
+use crate::elbv2::rule::{self, Rule, RuleCondition};
 use crate::elbv2::target_group::{self, TargetGroup};
 use crate::elbv2::target_health::health_of_registration;
 use crate::{Cloud, Ctx};
@@ -103,6 +103,8 @@ pub struct ServiceView {
     pub desired: i32,
     pub running: i32,
     pub pending: i32,
+    /// Whether its tasks register in target groups (`loadBalancers` on the service).
+    pub load_balanced: bool,
     /// `IN_PROGRESS`, `COMPLETED` or `FAILED` of the primary deployment.
     pub rollout_state: Option<String>,
     /// The newest events first (at most three).
@@ -171,10 +173,9 @@ fn add_region(cx: &Ctx<'_>, report: &mut Report) -> Result<(), ApiError> {
         let listeners = lb_listeners
             .into_iter()
             .map(|l| {
-                let mut lrules: Vec<&Rule> =
-                    rules.iter().filter(|r| r.listener_arn == l.listener_arn).collect();
-                // Ascending priority, the default rule (no priority) last.
-                lrules.sort_by_key(|r| r.priority.unwrap_or(u32::MAX));
+                let mut lrules: Vec<Rule> =
+                    rules.iter().filter(|r| r.listener_arn == l.listener_arn).cloned().collect();
+                rule::sort_for_evaluation(&mut lrules);
                 ListenerView {
                     arn: l.listener_arn.clone(),
                     port: l.port,
@@ -232,19 +233,9 @@ fn add_region(cx: &Ctx<'_>, report: &mut Report) -> Result<(), ApiError> {
     }
     let tasks: Vec<Task> = cx.list()?;
     for s in cx.list::<Service>()? {
-        let own: Vec<&Task> =
-            tasks.iter().filter(|t| t.service_arn.as_deref() == Some(s.service_arn.as_str())).collect();
-        let running = own.iter().filter(|t| t.last_status == TaskStatus::Running).count();
-        let pending = own
-            .iter()
-            .filter(|t| {
-                t.desired_status == "RUNNING"
-                    && matches!(
-                        t.last_status,
-                        TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating
-                    )
-            })
-            .count();
+        let (running, pending) = service::counts(
+            tasks.iter().filter(|t| t.service_arn.as_deref() == Some(s.service_arn.as_str())),
+        );
         report.services.push(ServiceView {
             arn: s.service_arn.clone(),
             name: s.service_name.clone(),
@@ -253,8 +244,9 @@ fn add_region(cx: &Ctx<'_>, report: &mut Report) -> Result<(), ApiError> {
             status: s.status.as_str().to_string(),
             task_definition: crate::arn::last_segment(&s.task_definition).to_string(),
             desired: s.desired_count,
-            running: i32::try_from(running).unwrap_or(i32::MAX),
-            pending: i32::try_from(pending).unwrap_or(i32::MAX),
+            running,
+            pending,
+            load_balanced: !s.load_balancers.is_empty(),
             rollout_state: s.deployments.first().map(|d| d.rollout_state.clone()),
             events: s
                 .events

@@ -38,9 +38,11 @@ pub fn copy_config(config: &Path, files: Option<&[&str]>) -> tempfile::TempDir {
     dir
 }
 
-/// The provider mirror to use, if any.
+/// The provider mirror to use, if any: the same rule as `berth up`'s (`crates/berth/src/stack.rs`),
+/// kept apart on purpose: a test harness that borrowed berth's would not notice berth getting it
+/// wrong.
 pub fn plugin_mirror() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BERTH_TF_PLUGIN_MIRROR") {
+    if let Some(p) = std::env::var_os("BERTH_TF_PLUGIN_MIRROR").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     let default = Path::new("/opt/tf-plugins");
@@ -101,13 +103,10 @@ impl Terraform {
         // Outside the working directory so `terraform` never mistakes it for configuration.
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let cli_config =
-            std::env::temp_dir().join(format!("berth-test-{}-{n}.terraformrc", std::process::id()));
-        match plugin_mirror() {
-            Some(mirror) => std::fs::write(&cli_config, cli_config_text(&mirror)).expect("write cli config"),
-            None => std::fs::write(&cli_config, "").expect("write cli config"),
-        }
-        env.push(("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string()));
+        let rc = std::env::temp_dir().join(format!("berth-test-{}-{n}.terraformrc", std::process::id()));
+        let text = plugin_mirror().map(|mirror| cli_config(&mirror)).unwrap_or_default();
+        std::fs::write(&rc, text).expect("write cli config");
+        env.push(("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()));
         env.push(("TF_IN_AUTOMATION".into(), "1".into()));
         env.push(("CHECKPOINT_DISABLE".into(), "1".into()));
         env.push(("TF_INPUT".into(), "0".into()));
@@ -186,8 +185,4 @@ impl Terraform {
     pub fn outputs(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["output", "-json"])).expect("terraform output is JSON")
     }
-}
-
-fn cli_config_text(mirror: &Path) -> String {
-    cli_config(mirror)
 }

@@ -359,8 +359,9 @@ struct DeploymentOut {
     rollout_state_reason: String,
 }
 
-/// Running and pending counts of `tasks` (those the scheduler wants running).
-fn counts<'a>(tasks: impl Iterator<Item = &'a Task>) -> (i32, i32) {
+/// Running and pending counts of `tasks` (those the scheduler wants running), as DescribeServices
+/// reports them.
+pub(crate) fn counts<'a>(tasks: impl Iterator<Item = &'a Task>) -> (i32, i32) {
     let mut running = 0;
     let mut pending = 0;
     for t in tasks {
