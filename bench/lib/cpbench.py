@@ -586,6 +586,19 @@ def wait_stack_running(endpoint, timeout, quiet=False):
     return False, state
 
 
+def timed_run(row, verb, done_word, cfg, env, out, tag):
+    """`terraform <verb>` with TF_LOG: into `row`, <verb>_s, the resources it reports <done_word>,
+    and the provider's own waits (<verb>_waits_s, _calls, _wait_list)."""
+    tflog = os.path.join(out, f"{tag}-{verb}.tflog")
+    row[f"{verb}_s"], text = run_tf([verb, "-auto-approve", "-input=false", "-no-color"], cfg, env,
+                                    os.path.join(out, f"{tag}-{verb}.out"), tflog)
+    m = re.search(rf"Resources: (\d+) {done_word}", text)
+    row[done_word] = int(m.group(1)) if m else None
+    waits, union, calls = provider_waits(tflog)
+    row.update({f"{verb}_waits_s": union, f"{verb}_calls": calls,
+                f"{verb}_wait_list": [(round(e - s, 1), r, a, b) for s, e, r, a, b in waits]})
+
+
 def apply(args):
     os.makedirs(args.out, exist_ok=True)
     files = ["main.tf", "variables.tf", "iam.tf"] if args.smoke else None
@@ -602,14 +615,7 @@ def apply(args):
                 row = {"server": kind, "rep": rep}
                 row["init_s"], _ = run_tf(["init", "-input=false", "-no-color"], cfg, env,
                                           os.path.join(args.out, f"{tag}-init.out"))
-                alog = os.path.join(args.out, f"{tag}-apply.tflog")
-                row["apply_s"], text = run_tf(["apply", "-auto-approve", "-input=false", "-no-color"], cfg, env,
-                                              os.path.join(args.out, f"{tag}-apply.out"), alog)
-                m = re.search(r"Resources: (\d+) added", text)
-                row["added"] = int(m.group(1)) if m else None
-                waits, union, calls = provider_waits(alog)
-                row.update(apply_waits_s=union, apply_calls=calls,
-                           apply_wait_list=[(round(e - s, 1), r, a, b) for s, e, r, a, b in waits])
+                timed_run(row, "apply", "added", cfg, env, args.out, tag)
                 if not args.smoke:
                     if kind == "berth":
                         ok, state = wait_stack_running(srv.endpoint, 120)
@@ -618,14 +624,7 @@ def apply(args):
                     row["rss_server_kb"] = proc_status(srv.proc.pid).get("VmRSS")
                     row["rss_tree_kb"] = tree_rss_kb(srv.proc.pid)
                     row["tasks"] = len(children(srv.proc.pid))
-                dlog = os.path.join(args.out, f"{tag}-destroy.tflog")
-                row["destroy_s"], text = run_tf(["destroy", "-auto-approve", "-input=false", "-no-color"], cfg, env,
-                                                os.path.join(args.out, f"{tag}-destroy.out"), dlog)
-                m = re.search(r"Resources: (\d+) destroyed", text)
-                row["destroyed"] = int(m.group(1)) if m else None
-                waits, union, calls = provider_waits(dlog)
-                row.update(destroy_waits_s=union, destroy_calls=calls,
-                           destroy_wait_list=[(round(e - s, 1), r, a, b) for s, e, r, a, b in waits])
+                timed_run(row, "destroy", "destroyed", cfg, env, args.out, tag)
                 rows.append(row)
                 log(f"{tag}: init {row['init_s']:.1f} s, apply {row['apply_s']:.1f} s (waits {row['apply_waits_s']:.1f}),"
                     f" destroy {row['destroy_s']:.1f} s (waits {row['destroy_waits_s']:.1f}),"
